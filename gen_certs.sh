@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# Make the certificates for the mutual TLS tutorial, with the openssl command.
+#
+#   ./gen_certs.sh [--force] [DIR]
+#       The tutorial's one self-signed certificate (cert.pem) and its key
+#       (key.pem). The server and the client both use it as their identity
+#       and both trust it as their CA.
+#   ./gen_certs.sh --ca [--force] [DIR]
+#       A small CA (ca.pem, ca-key.pem), a server certificate it signs
+#       (server.pem, server-key.pem) and a client certificate whose subject
+#       Common Name is "client" (client.pem, client-key.pem, client.p12).
+#   ./gen_certs.sh --client NAME [--force] [DIR]
+#       One more client, NAME.pem, NAME-key.pem and NAME.p12, signed by the
+#       CA in DIR that --ca made.
+#
+# DIR defaults to the current folder. Files that already exist are kept
+# unless --force is given. The PKCS#12 bundles (.p12), for browsers and key
+# stores, are protected by the password in $P12_PASSWORD, "mtls" if unset.
+set -euo pipefail
+
+usage() { sed -n '2,19s/^# \{0,1\}//p' "$0"; }
+fail() { echo "gen_certs.sh: $*" >&2; exit 1; }
+
+mode=tutorial force=0 dir=. name=
+while [ $# -gt 0 ]; do
+  case $1 in
+    --force) force=1 ;;
+    --ca) mode=ca ;;
+    --client)
+      [ $# -ge 2 ] || fail "--client needs a NAME, for example: --client bob"
+      mode=client name=$2
+      shift ;;
+    -h | --help) usage; exit 0 ;;
+    -*) fail "unknown option $1 (see --help)" ;;
+    *) dir=$1 ;;
+  esac
+  shift
+done
+
+command -v openssl >/dev/null 2>&1 ||
+  fail "the openssl command was not found; install OpenSSL (apt-get install openssl, brew install openssl) and run again"
+
+case $name in
+  *[!A-Za-z0-9._-]* | .* | ca | ca-key | server | server-key)
+    fail "client name '$name' is not allowed; use letters, digits, '.', '_' and '-', and not ca or server" ;;
+esac
+
+mkdir -p "$dir"
+cd "$dir"
+
+# Every file is made in a private scratch folder and moved into place at the
+# end, so a failure half way leaves nothing behind. Keys are never readable
+# by other users: umask 077 makes them mode 600 from the start.
+umask 077
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+
+# The same subject as the original tutorial, less the Common Name.
+SUBJECT="/C=US/ST=California/L=Mountain View/O=Your Organization/OU=Your Unit"
+DAYS=3650
+P12_PASSWORD=${P12_PASSWORD:-mtls}
+
+# Extensions live in a config file rather than in -addext, which older
+# LibreSSL lacks. Verifiers today match host names against subjectAltName only
+# (the Common Name is ignored), and strict chain checks (Python 3.13's default)
+# want critical basicConstraints, keyUsage and both key identifiers.
+cat >"$scratch/openssl.cnf" <<'EOF'
+[req]
+distinguished_name = dn
+[dn]
+
+[tutorial]
+subjectAltName = DNS:localhost, IP:127.0.0.1, IP:::1
+basicConstraints = critical, CA:TRUE
+keyUsage = critical, digitalSignature, keyEncipherment, keyCertSign
+extendedKeyUsage = serverAuth, clientAuth
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
+
+[ca]
+basicConstraints = critical, CA:TRUE
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
+
+[server]
+subjectAltName = DNS:localhost, IP:127.0.0.1, IP:::1
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = serverAuth
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
+
+[client]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = clientAuth
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
+EOF
+
+# openssl prints progress dots and key details; keep its output only for errors.
+run_openssl() {
+  openssl "$@" >"$scratch/openssl.log" 2>&1 ||
+    fail "openssl $1 failed: $(grep -m1 -i error "$scratch/openssl.log" || tail -n1 "$scratch/openssl.log")"
+}
+
+# self_signed BASE SECTION CN: a new RSA 2048 key and a self-signed
+# certificate for it, as BASE.pem and BASE-key.pem in the scratch folder.
+self_signed() {
+  run_openssl req -x509 -new -newkey rsa:2048 -nodes -sha256 -days "$DAYS" \
+    -config "$scratch/openssl.cnf" -extensions "$2" -subj "$SUBJECT/CN=$3" \
+    -keyout "$scratch/$1-key.pem" -out "$scratch/$1.pem"
+}
+
+# signed BASE SECTION CN CADIR: the same, but signed by CADIR/ca.pem.
+signed() {
+  run_openssl req -new -newkey rsa:2048 -nodes -sha256 \
+    -config "$scratch/openssl.cnf" -subj "$SUBJECT/CN=$3" \
+    -keyout "$scratch/$1-key.pem" -out "$scratch/$1.csr"
+  # A random 128-bit serial: no serial file to keep, and no two alike.
+  run_openssl x509 -req -sha256 -days "$DAYS" -in "$scratch/$1.csr" \
+    -CA "$4/ca.pem" -CAkey "$4/ca-key.pem" -set_serial "0x$(openssl rand -hex 16)" \
+    -extfile "$scratch/openssl.cnf" -extensions "$2" -out "$scratch/$1.pem"
+  rm "$scratch/$1.csr"
+}
+
+# bundle BASE CADIR: BASE.p12 holding the client's certificate and key, and
+# CADIR/ca.pem.
+bundle() {
+  run_openssl pkcs12 -export -name "$1" -in "$scratch/$1.pem" -inkey "$scratch/$1-key.pem" \
+    -certfile "$2/ca.pem" -passout "pass:$P12_PASSWORD" -out "$scratch/$1.p12"
+}
+
+case $mode in
+  tutorial) files="cert.pem key.pem" ;;
+  ca) files="ca.pem ca-key.pem server.pem server-key.pem client.pem client-key.pem client.p12" ;;
+  client)
+    [ -f ca.pem ] && [ -f ca-key.pem ] ||
+      fail "no CA in $dir (ca.pem and ca-key.pem); make one first with: ./gen_certs.sh --ca $dir"
+    files="$name.pem $name-key.pem $name.p12" ;;
+esac
+
+existing=
+for f in $files; do [ -e "$f" ] && existing="$existing $f"; done
+if [ -n "$existing" ] && [ "$force" = 0 ]; then
+  echo "gen_certs.sh: keeping the existing${existing} in $dir (use --force to replace them)" >&2
+  exit 0
+fi
+
+case $mode in
+  tutorial)
+    self_signed cert tutorial localhost
+    mv "$scratch/cert-key.pem" "$scratch/key.pem" ;;
+  ca)
+    self_signed ca ca "Tutorial CA"
+    signed server server localhost "$scratch"
+    signed client client client "$scratch"
+    bundle client "$scratch" ;;
+  client)
+    signed "$name" client "$name" .
+    bundle "$name" . ;;
+esac
+
+# Certificates are public; keys and bundles stay private (mode 600).
+for f in $files; do
+  case $f in *.pem) case $f in *-key.pem | key.pem) ;; *) chmod 644 "$scratch/$f" ;; esac ;; esac
+  mv -f "$scratch/$f" "$f"
+done
+echo "gen_certs.sh: wrote$(printf ' %s' $files) in $dir"
