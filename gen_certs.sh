@@ -141,10 +141,14 @@ case $mode in
     files="$name.pem $name-key.pem $name.p12" ;;
 esac
 
-existing=
-for f in $files; do [ -e "$f" ] && existing="$existing $f"; done
+existing= missing=
+for f in $files; do
+  if [ -e "$f" ]; then existing="$existing $f"; else missing="$missing $f"; fi
+done
 if [ -n "$existing" ] && [ "$force" = 0 ]; then
-  echo "gen_certs.sh: keeping the existing${existing} in $dir (use --force to replace them)" >&2
+  # All there: nothing to do. Only some: a new pair would not match what is left.
+  [ -z "$missing" ] || fail "found${existing} but not${missing} in $dir; make them all anew with --force"
+  echo "gen_certs.sh: keeping the existing${existing} in $dir (use --force to replace them)"
   exit 0
 fi
 

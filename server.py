@@ -101,7 +101,7 @@ class HelloHandler(http.server.BaseHTTPRequestHandler):
         log(f"{format_address(self.client_address)} {format % args}")
 
 
-class MutualTLSServer(http.server.ThreadingHTTPServer):
+class HelloServer(http.server.ThreadingHTTPServer):
     # socketserver's default backlog of 5 makes a burst of clients wait a second and retry.
     request_queue_size = 128
 
@@ -191,7 +191,7 @@ def main(argv=None):
     args = parse_args(argv)
     context = load_context(args)
     try:
-        server = MutualTLSServer((args.host, args.port), context, args.allow)
+        server = HelloServer((args.host, args.port), context, args.allow)
     except OSError as error:
         sys.exit(f"server.py: cannot listen on {format_address((args.host, args.port))}: "
                  f"{error.strerror}; stop whatever uses it or pick another --port")

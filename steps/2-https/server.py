@@ -1,0 +1,173 @@
+#!/usr/bin/env python3
+"""Step 2 of the mutual TLS tutorial: the server speaks HTTPS.
+
+It answers GET /hello with "Hello, world!" over TLS, presenting cert.pem as
+its identity. It does not ask clients for a certificate yet.
+
+Run it in the folder holding cert.pem and key.pem (`make certs` makes them):
+
+    python3 server.py              # serves https://localhost:8443/hello
+    python3 server.py --port 0     # any free port; the line it prints says which
+"""
+
+import argparse
+import http.server
+import signal
+import socket
+import ssl
+import sys
+import time
+
+HANDSHAKE_TIMEOUT = 10  # seconds a new connection has to finish the TLS handshake
+IDLE_TIMEOUT = 30  # seconds a kept-alive connection may wait for its next request
+
+
+def log(message):
+    """Write one line to stderr with a timestamp, as Go's log package does."""
+    sys.stderr.write(time.strftime("%Y/%m/%d %H:%M:%S ") + message + "\n")
+
+
+def format_address(address):
+    """Show a socket address as host:port, with brackets around IPv6 hosts."""
+    host, port = address[:2]
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def make_server_context(cert, key):
+    """The TLS settings of the server: who we are."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    # SSL 3.0, TLS 1.0 and TLS 1.1 have known attacks; refuse clients that offer nothing newer.
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    # Our identity: the certificate we present, and the private key that proves it is ours.
+    context.load_cert_chain(cert, key)
+    return context
+
+
+class HelloHandler(http.server.BaseHTTPRequestHandler):
+    # HTTP/1.1 keeps the connection open, so a client pays for one handshake, not one a request.
+    protocol_version = "HTTP/1.1"
+    # A connection that sends nothing for this long is closed, freeing its thread.
+    timeout = IDLE_TIMEOUT
+
+    def do_GET(self):
+        if self.path == "/hello":
+            self.reply(200, b"Hello, world!\n")
+        else:
+            self.reply(404, b"404 page not found\n")
+
+    do_HEAD = do_GET
+
+    def reply(self, status, body):
+        self.send_response(status)
+        self.send_header("Content-Type", "text/plain; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def log_request(self, code="-", size="-"):
+        log(f'{format_address(self.client_address)} "{self.requestline}" {code}')
+
+    def log_message(self, format, *args):
+        log(f"{format_address(self.client_address)} {format % args}")
+
+
+class HelloServer(http.server.ThreadingHTTPServer):
+    # socketserver's default backlog of 5 makes a burst of clients wait a second and retry.
+    request_queue_size = 128
+
+    def __init__(self, address, context):
+        self.context = context
+        self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+        super().__init__(address, HelloHandler)
+
+    def finish_request(self, sock, client_address):
+        """Handshake and serve one connection, in that connection's own thread.
+
+        Wrapping the listening socket instead would run every handshake inside
+        accept(), where one client that connects and says nothing stops the
+        whole server.
+        """
+        # Send small responses at once instead of waiting ~40 ms for the peer's delayed ACK.
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        # A client that stalls mid-handshake is dropped, not waited on forever.
+        sock.settimeout(HANDSHAKE_TIMEOUT)
+        try:
+            connection = self.context.wrap_socket(sock, server_side=True)
+        except (ssl.SSLError, OSError) as error:
+            log(f"TLS handshake error from {format_address(client_address)}: {handshake_reason(error)}")
+            return
+        try:
+            self.RequestHandlerClass(connection, client_address, self)
+        finally:
+            self.shutdown_request(connection)
+
+    def handle_error(self, request, client_address):
+        # A connection that breaks mid-request is that client's problem: one line, no traceback.
+        log(f"connection from {format_address(client_address)} failed: {sys.exc_info()[1]!r}")
+
+
+def handshake_reason(error):
+    """Say in words why a handshake failed, like Go's "http: TLS handshake error"."""
+    if isinstance(error, (ssl.SSLEOFError, ConnectionError)):
+        return "client closed the connection during the handshake"
+    if isinstance(error, ssl.SSLError) and error.reason:
+        hints = {
+            "HTTP_REQUEST": "client sent plain HTTP to the HTTPS port",
+            "UNSUPPORTED_PROTOCOL": "client offered only TLS versions older than 1.2",
+            "WRONG_VERSION_NUMBER": "client did not speak TLS",
+        }
+        return hints.get(error.reason, error.reason.lower().replace("_", " "))
+    if isinstance(error, socket.timeout):
+        return f"no handshake within {HANDSHAKE_TIMEOUT} seconds"
+    return str(error)
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description="HTTPS server.")
+    parser.add_argument("--host", default="localhost", help="address to listen on (default: localhost)")
+    parser.add_argument("--port", type=int, default=8443, help="port to listen on, 0 for any free one (default: 8443)")
+    parser.add_argument("--cert", default="cert.pem", help="server certificate (default: cert.pem)")
+    parser.add_argument("--key", default="key.pem", help="private key of --cert (default: key.pem)")
+    return parser.parse_args(argv)
+
+
+def load_context(args):
+    """make_server_context, with every failure turned into one line that says what to do."""
+    for path in (args.cert, args.key):
+        try:
+            open(path, "rb").close()
+        except OSError as error:
+            sys.exit(f"server.py: cannot read {path}: {error.strerror}; run `make certs` to create it")
+    try:
+        return make_server_context(args.cert, args.key)
+    except ssl.SSLError as error:
+        if error.reason == "KEY_VALUES_MISMATCH":
+            sys.exit(f"server.py: {args.key} is not the key of {args.cert}; "
+                     "make a matching pair with `make certs` (gen_certs.sh --force)")
+        sys.exit(f"server.py: {args.cert} or {args.key} is not a PEM certificate and key "
+                 f"({error.reason or error}); make new ones with `make certs`")
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    context = load_context(args)
+    try:
+        server = HelloServer((args.host, args.port), context)
+    except OSError as error:
+        sys.exit(f"server.py: cannot listen on {format_address((args.host, args.port))}: "
+                 f"{error.strerror}; stop whatever uses it or pick another --port")
+    # `kill` (SIGTERM) stops the server as cleanly as Ctrl-C does.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
+    url = f"https://{format_address((args.host, server.server_address[1]))}/hello"
+    print(f"server.py: serving {url} (Ctrl-C stops)", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+if __name__ == "__main__":
+    main()

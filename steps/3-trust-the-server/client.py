@@ -1,0 +1,96 @@
+#!/usr/bin/env python3
+"""Step 3 of the mutual TLS tutorial: the client trusts our own CA.
+
+It trusts only the CA in --ca (cert.pem), fetches URL and prints the body it
+gets. It does not present a certificate of its own yet.
+
+    python3 client.py                                  # https://localhost:8443/hello
+"""
+
+import argparse
+import http.client
+import socket
+import ssl
+import sys
+import urllib.parse
+
+TIMEOUT = 10  # seconds to wait for the server before giving up
+
+
+def make_client_context(ca):
+    """The TLS settings of the client: whom we trust."""
+    # Verifies the server's certificate and that it names the host we asked for.
+    # cafile= means we trust this CA only, not the system's public CAs.
+    context = ssl.create_default_context(cafile=ca)
+    # Reject malformed certificates too, as Python 3.13 does by default, on every version.
+    context.verify_flags |= ssl.VERIFY_X509_STRICT
+    return context
+
+
+def fetch(url, context):
+    """GET url over TLS; return the status, the reason and the body."""
+    parts = urllib.parse.urlsplit(url)
+    connection = http.client.HTTPSConnection(parts.hostname, parts.port or 443,
+                                             context=context, timeout=TIMEOUT)
+    try:
+        connection.request("GET", parts.path or "/")
+        response = connection.getresponse()
+        return response.status, response.reason, response.read()
+    finally:
+        connection.close()
+
+
+def explain(error, url):
+    """One line saying what went wrong and what to try, for each failure a reader can meet."""
+    parts = urllib.parse.urlsplit(url)
+    where = parts.netloc
+    if isinstance(error, ssl.SSLCertVerificationError):
+        if error.verify_code == 62:  # X509_V_ERR_HOSTNAME_MISMATCH
+            return (f"the server's certificate is not valid for {parts.hostname} "
+                    f"({error.verify_message}); use a host name that the certificate lists")
+        return (f"the server's certificate is not trusted ({error.verify_message}); "
+                "pass the CA that signed it with --ca")
+    if isinstance(error, ConnectionRefusedError):
+        return f"nothing is listening on {where}; start the server first (make server)"
+    if isinstance(error, socket.timeout):
+        return f"{where} did not answer within {TIMEOUT} seconds; is it the right server?"
+    return f"cannot fetch {url}: {error}"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="Fetch a URL over TLS and print the body.")
+    parser.add_argument("url", nargs="?", default="https://localhost:8443/hello",
+                        help="what to fetch (default: https://localhost:8443/hello)")
+    parser.add_argument("--ca", default="cert.pem", help="CA that signed the server's certificate (default: cert.pem)")
+    args = parser.parse_args(argv)
+    try:
+        parts = urllib.parse.urlsplit(args.url)
+        valid = parts.scheme == "https" and parts.hostname and parts.port != 0
+    except ValueError:
+        valid = False
+    if not valid:
+        sys.exit(f"client.py: {args.url} is not an https://HOST[:PORT]/PATH URL")
+
+    for path in (args.ca,):
+        try:
+            open(path, "rb").close()
+        except OSError as error:
+            sys.exit(f"client.py: cannot read {path}: {error.strerror}; run `make certs` to create it")
+    try:
+        context = make_client_context(args.ca)
+    except ssl.SSLError:
+        sys.exit(f"client.py: {args.ca} holds no PEM certificate; pass the CA's certificate with --ca")
+
+    try:
+        status, reason, body = fetch(args.url, context)
+    except (OSError, http.client.HTTPException) as error:
+        sys.exit(f"client.py: {explain(error, args.url)}")
+    if status != 200:
+        first_line = body.decode("utf-8", "replace").partition("\n")[0]
+        sys.exit(f"client.py: the server answered {status} {reason} ({first_line})")
+    # The body exactly as sent: "Hello, world!" and its newline.
+    sys.stdout.buffer.write(body)
+
+
+if __name__ == "__main__":
+    main()
