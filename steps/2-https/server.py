@@ -92,19 +92,54 @@ class HelloServer(http.server.ThreadingHTTPServer):
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         # A client that stalls mid-handshake is dropped, not waited on forever.
         sock.settimeout(HANDSHAKE_TIMEOUT)
+        connection = self.context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
         try:
-            connection = self.context.wrap_socket(sock, server_side=True)
+            connection.do_handshake()
         except (ssl.SSLError, OSError) as error:
             log(f"TLS handshake error from {format_address(client_address)}: {handshake_reason(error)}")
+            hang_up(connection)
             return
         try:
             self.RequestHandlerClass(connection, client_address, self)
         finally:
-            self.shutdown_request(connection)
+            close_tls(connection)
 
     def handle_error(self, request, client_address):
         # A connection that breaks mid-request is that client's problem: one line, no traceback.
         log(f"connection from {format_address(client_address)} failed: {sys.exc_info()[1]!r}")
+
+
+def hang_up(connection):
+    """Close a connection whose handshake failed, without resetting it.
+
+    Under TLS 1.3 a client learns that we refused its certificate only when it
+    reads, after it has sent its request. Closing with that request unread
+    makes the kernel answer with a reset, which can destroy our alert before
+    the client reads it. So we stop sending, read briefly, and then close.
+    """
+    try:
+        connection.shutdown(socket.SHUT_WR)
+        connection.settimeout(1)
+        for _ in range(16):
+            if not connection.recv(65536):
+                break
+    except OSError:
+        pass
+    connection.close()
+
+
+def close_tls(connection):
+    """Send TLS's close_notify before closing, without waiting for the client's.
+
+    Without it, a client that reads to the end of the stream cannot tell our
+    goodbye from an attacker cutting the connection, and OpenSSL 3 says so.
+    """
+    try:
+        connection.setblocking(False)
+        connection.unwrap()  # sends close_notify, then finds no answer waiting
+    except (ssl.SSLError, OSError):
+        pass
+    connection.close()
 
 
 def handshake_reason(error):

@@ -45,7 +45,7 @@ def explain(error, url):
     parts = urllib.parse.urlsplit(url)
     where = parts.netloc
     if isinstance(error, ssl.SSLCertVerificationError):
-        if error.verify_code == 62:  # X509_V_ERR_HOSTNAME_MISMATCH
+        if error.verify_code in (62, 64):  # X509_V_ERR_HOSTNAME_MISMATCH, X509_V_ERR_IP_ADDRESS_MISMATCH
             return (f"the server's certificate is not valid for {parts.hostname} "
                     f"({error.verify_message}); use a host name that the certificate lists")
         return (f"the server's certificate is not trusted ({error.verify_message}); "

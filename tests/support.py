@@ -1,0 +1,190 @@
+"""Shared helpers: certificates from the real gen_certs.sh, the real server on a
+free port, and the real peers (client.py, curl, openssl s_client) as subprocesses.
+
+Nothing here imitates TLS. Every wait has a generous limit that only stops a
+hung test; no test measures time.
+"""
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import unittest
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+STEPS = ROOT / "steps"
+HANG_LIMIT = 60  # seconds; only a hang takes this long
+
+# The peers must not see a proxy or a CA bundle from the environment.
+CLEAN_ENV = {k: v for k, v in os.environ.items()
+             if not k.lower().endswith("_proxy") and k not in ("CURL_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR")}
+
+
+def run(args, cwd=None, input=None):
+    """Run a command to the end; return (exit status, stdout, stderr) as text."""
+    done = subprocess.run([str(a) for a in args], cwd=cwd, input=input, capture_output=True,
+                          text=True, timeout=HANG_LIMIT, env=CLEAN_ENV)
+    return done.returncode, done.stdout, done.stderr
+
+
+def gen_certs(folder, *options):
+    """Run the real gen_certs.sh into folder; fail the test if it fails."""
+    status, out, err = run(["bash", ROOT / "gen_certs.sh", *options, folder])
+    if status != 0:
+        raise AssertionError(f"gen_certs.sh failed: {err}")
+    return Path(folder)
+
+
+def temp_folder(test):
+    """A temporary folder removed when the test (or class) is done."""
+    folder = tempfile.TemporaryDirectory(prefix="mtls-test-")
+    test.addCleanup(folder.cleanup) if isinstance(test, unittest.TestCase) else None
+    return folder
+
+
+def openssl_sign(folder, name, issuer, issuer_key, extensions, start=None, end=None, key=None):
+    """Sign a new certificate for CN=name with `openssl ca`, which, unlike
+    `openssl x509`, can set any validity period (for expired certificates).
+    extensions is the text of an OpenSSL extensions section. Returns the paths
+    of the certificate and its key."""
+    folder = Path(folder)
+    work = folder / f"{name}.ca"
+    work.mkdir()
+    (work / "index.txt").write_text("")
+    (work / "openssl.cnf").write_text(
+        "[ca]\ndefault_ca = test\n"
+        f"[test]\ndatabase = {work}/index.txt\nnew_certs_dir = {work}\nrand_serial = yes\n"
+        "default_md = sha256\npolicy = any\nunique_subject = no\ndefault_days = 30\n"
+        "[any]\ncommonName = supplied\n"
+        "[req]\ndistinguished_name = dn\n[dn]\n"
+        f"[ext]\n{extensions}\n")
+    key = Path(key) if key else folder / f"{name}-key.pem"
+    if not key.exists():
+        check(run(["openssl", "genrsa", "-out", key, "2048"]))
+    csr = work / "req.csr"
+    check(run(["openssl", "req", "-new", "-key", key, "-subj", f"/CN={name}", "-out", csr,
+               "-config", work / "openssl.cnf"]))
+    cert = folder / f"{name}.pem"
+    dates = ["-startdate", start, "-enddate", end] if start else []
+    self_sign = ["-selfsign", "-keyfile", key] if issuer is None else ["-cert", issuer, "-keyfile", issuer_key]
+    check(run(["openssl", "ca", "-batch", "-notext", "-config", work / "openssl.cnf", "-extensions", "ext",
+               *self_sign, *dates, "-in", csr, "-out", cert]))
+    return cert, key
+
+
+def check(result):
+    status, out, err = result
+    if status != 0:
+        raise AssertionError(f"command failed ({status}): {out}{err}")
+    return out
+
+
+CLIENT_EXTENSIONS = """basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = clientAuth
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always"""
+
+SERVER_EXTENSIONS = """basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = serverAuth
+subjectAltName = DNS:localhost, IP:127.0.0.1, IP:::1
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always"""
+
+
+class Server:
+    """The real server script on a free port, its log collected line by line.
+
+        with Server(certs_folder) as server:
+            server.url  # https://localhost:PORT/hello
+    """
+
+    READY = re.compile(r"^server\.py: serving (https?://(\S+):(\d+)/hello) \(Ctrl-C stops\)$")
+
+    def __init__(self, cwd, *args, script=ROOT / "server.py", host="localhost"):
+        self.cwd, self.args, self.script, self.host = cwd, args, script, host
+        self.log = []
+        self.changed = threading.Condition()
+
+    def __enter__(self):
+        self.process = subprocess.Popen(
+            [sys.executable, str(self.script), "--host", self.host, "--port", "0", *map(str, self.args)],
+            cwd=self.cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=CLEAN_ENV)
+        self.reader = threading.Thread(target=self._read_log, daemon=True)
+        self.reader.start()
+        ready = self.process.stdout.readline().rstrip("\n")
+        match = self.READY.match(ready)
+        if not match:
+            self.process.kill()
+            self.process.wait()
+            self.reader.join(HANG_LIMIT)
+            raise AssertionError(f"server did not start: {ready!r} {self.log}")
+        self.url, self.port = match.group(1), int(match.group(3))
+        self.base = self.url.rsplit("/", 1)[0]
+        return self
+
+    def _read_log(self):
+        for line in self.process.stderr:
+            with self.changed:
+                self.log.append(line.rstrip("\n"))
+                self.changed.notify_all()
+
+    def wait_for_log(self, pattern, start=0):
+        """Wait until a log line from index start on matches pattern; return its match."""
+        regex = re.compile(pattern)
+        with self.changed:
+            for _ in range(HANG_LIMIT * 10):
+                for line in self.log[start:]:
+                    match = regex.search(line)
+                    if match:
+                        return match
+                self.changed.wait(0.1)
+        raise AssertionError(f"no log line matches {pattern!r}; the log: {self.log}")
+
+    def mark(self):
+        """An index into the log, for wait_for_log(..., start=mark)."""
+        with self.changed:
+            return len(self.log)
+
+    def stop(self):
+        """SIGTERM, as `kill` sends; return the exit status."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        status = self.process.wait(HANG_LIMIT)
+        self.reader.join(HANG_LIMIT)
+        self.process.stdout.close()
+        self.process.stderr.close()
+        return status
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def client(*args, cwd, script=ROOT / "client.py"):
+    """Run the real client; return (exit status, stdout, stderr)."""
+    return run([sys.executable, script, *args], cwd=cwd)
+
+
+def curl(*args, cwd):
+    return run(["curl", "--silent", "--show-error", "--noproxy", "*", *args], cwd=cwd)
+
+
+def s_client(port, *args, cwd, request=None):
+    """openssl s_client to 127.0.0.1:port; sends request, or an HTTP GET of /hello."""
+    if request is None:
+        request = "GET /hello HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    return run(["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-servername", "localhost",
+                "-quiet", *args], cwd=cwd, input=request)
+
+
+def free_port():
+    """A port that nothing listens on (bound, read back, closed)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

@@ -1,0 +1,331 @@
+"""The final server.py and client.py: mutual TLS succeeds with the right
+certificates, and every wrong one is refused by the side that should refuse
+it, for the reason it should. After each refusal the same server still serves
+a good client."""
+
+import http.client
+import socket
+import ssl
+import sys
+import tempfile
+import unittest
+from pathlib import Path
+
+from support import (CLIENT_EXTENSIONS, SERVER_EXTENSIONS, Server, client, curl, gen_certs,
+                     openssl_sign, s_client)
+
+SUBJECT = "CN=localhost,OU=Your Unit,O=Your Organization,L=Mountain View,ST=California,C=US"
+REQUEST_LOG = r'^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d 127\.0\.0\.1:\d+ "GET /hello HTTP/1\.1" 200 client="%s"$'
+HANDSHAKE_LOG = r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d TLS handshake error from 127\.0\.0\.1:\d+: %s$"
+
+
+class MutualTLSTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.folder = tempfile.TemporaryDirectory(prefix="mtls-test-")
+        top = Path(cls.folder.name)
+        cls.certs = gen_certs(top / "tutorial")
+        cls.other = gen_certs(top / "other")
+        cert, key = cls.certs / "cert.pem", cls.certs / "key.pem"
+        cls.expired_cert, cls.expired_key = openssl_sign(
+            top, "expired", cert, key, CLIENT_EXTENSIONS, start="20200101000000Z", end="20200201000000Z")
+        cls.server = Server(cls.certs).__enter__()
+
+    @classmethod
+    def tearDownClass(cls):
+        status = cls.server.stop()
+        cls.folder.cleanup()
+        assert status == 0, f"server exited with {status}"
+        assert not any("Traceback" in line for line in cls.server.log), cls.server.log
+
+    def client(self, *args, url=None):
+        return client(url or self.server.url, *args, cwd=self.certs)
+
+    def assert_serves_good_client(self):
+        """The same server still answers a good client after whatever came before."""
+        start = self.server.mark()
+        self.assertEqual(self.client(), (0, "Hello, world!\n", ""))
+        self.server.wait_for_log(REQUEST_LOG % SUBJECT, start)
+
+    def assert_handshake_error(self, reason, start):
+        self.server.wait_for_log(HANDSHAKE_LOG % reason, start)
+
+    # Success, with each peer.
+
+    def test_client_py_gets_hello_and_the_log_names_the_client(self):
+        start = self.server.mark()
+        self.assertEqual(self.client(), (0, "Hello, world!\n", ""))
+        self.server.wait_for_log(REQUEST_LOG % SUBJECT, start)
+
+    def test_curl_gets_hello_with_http_1_1_headers(self):
+        status, out, err = curl("--include", "--cacert", "cert.pem", "--cert", "cert.pem", "--key", "key.pem",
+                                self.server.url, cwd=self.certs)
+        self.assertEqual((status, err), (0, ""))
+        head, body = out.split("\n\n", 1)  # text mode: each \r\n reads as \n
+        lines = head.split("\n")
+        self.assertEqual(lines[0], "HTTP/1.1 200 OK")
+        self.assertIn("Content-Length: 14", lines)
+        self.assertIn("Content-Type: text/plain; charset=utf-8", lines)
+        self.assertEqual(body, "Hello, world!\n")
+
+    def test_curl_over_tls_1_2_gets_hello(self):
+        status, out, err = curl("--tlsv1.2", "--tls-max", "1.2", "--cacert", "cert.pem", "--cert", "cert.pem",
+                                "--key", "key.pem", self.server.url, cwd=self.certs)
+        self.assertEqual((status, out, err), (0, "Hello, world!\n", ""))
+
+    def test_openssl_s_client_gets_hello(self):
+        status, out, err = s_client(self.server.port, "-CAfile", "cert.pem", "-cert", "cert.pem", "-key", "key.pem",
+                                    "-verify_return_error", "-verify_hostname", "localhost", cwd=self.certs)
+        self.assertEqual(status, 0, err)
+        self.assertTrue(out.startswith("HTTP/1.1 200 OK\n"), out)
+        self.assertTrue(out.endswith("\n\nHello, world!\n"), out)
+
+    def test_head_has_headers_and_no_body(self):
+        status, out, err = curl("--head", "--cacert", "cert.pem", "--cert", "cert.pem", "--key", "key.pem",
+                                self.server.url, cwd=self.certs)
+        self.assertEqual(status, 0, err)
+        self.assertTrue(out.startswith("HTTP/1.1 200 OK\n"), out)
+        self.assertIn("Content-Length: 14\n", out)
+        self.assertTrue(out.endswith("\n\n"), out)
+
+    def test_other_paths_are_404_like_go(self):
+        status, out, err = self.client(url=self.server.base + "/other")
+        self.assertEqual((status, out), (1, ""))
+        self.assertEqual(err, "client.py: the server answered 404 Not Found (404 page not found)\n")
+
+    def test_keep_alive_serves_many_requests_on_one_connection(self):
+        context = ssl.create_default_context(cafile=str(self.certs / "cert.pem"))
+        context.load_cert_chain(str(self.certs / "cert.pem"), str(self.certs / "key.pem"))
+        connection = http.client.HTTPSConnection("localhost", self.server.port, context=context, timeout=60)
+        start = self.server.mark()
+        try:
+            ports = set()
+            for _ in range(3):
+                connection.request("GET", "/hello")
+                response = connection.getresponse()
+                self.assertEqual((response.status, response.read()), (200, b"Hello, world!\n"))
+                self.assertEqual(response.getheader("Connection"), None)
+                ports.add(connection.sock.getsockname()[1])
+        finally:
+            connection.close()
+        self.assertEqual(len(ports), 1)
+        port = ports.pop()
+        for _ in range(3):
+            match = self.server.wait_for_log(r'127\.0\.0\.1:(\d+) "GET /hello HTTP/1\.1" 200', start)
+            self.assertEqual(int(match.group(1)), port)
+            start = self.server.log.index(match.string) + 1
+
+    # Refused by the server: the client's certificate is missing or wrong.
+
+    def test_no_client_certificate_is_refused_during_the_handshake(self):
+        start = self.server.mark()
+        status, out, err = curl("--cacert", "cert.pem", self.server.url, cwd=self.certs)
+        self.assertEqual((status, out), (56, ""))
+        self.assertIn("tlsv13 alert certificate required", err)
+        self.assert_handshake_error("client sent no certificate", start)
+        self.assert_serves_good_client()
+
+    def test_no_client_certificate_over_tls_1_2_is_refused(self):
+        start = self.server.mark()
+        status, out, err = curl("--tlsv1.2", "--tls-max", "1.2", "--cacert", "cert.pem", self.server.url,
+                                cwd=self.certs)
+        self.assertEqual((status, out), (35, ""))
+        self.assertIn("alert handshake failure", err)
+        self.assert_handshake_error("client sent no certificate", start)
+        self.assert_serves_good_client()
+
+    def test_no_client_certificate_with_s_client_is_refused(self):
+        start = self.server.mark()
+        status, out, err = s_client(self.server.port, "-CAfile", "cert.pem", "-verify_return_error", cwd=self.certs)
+        self.assertEqual(out, "")
+        self.assertIn("alert certificate required", err)
+        self.assert_handshake_error("client sent no certificate", start)
+        self.assert_serves_good_client()
+
+    def test_step_3_client_without_a_certificate_is_refused(self):
+        start = self.server.mark()
+        status, out, err = client(self.server.url, cwd=self.certs,
+                                  script=Path(__file__).parent.parent / "steps/3-trust-the-server/client.py")
+        self.assertEqual((status, out), (1, ""))
+        self.assertRegex(err, r"^client\.py: cannot fetch \S+: \[SSL: TLSV13_ALERT_CERTIFICATE_REQUIRED\] "
+                              r"tlsv13 alert certificate required \(_ssl\.c:\d+\)\n$")
+        self.assert_handshake_error("client sent no certificate", start)
+        self.assert_serves_good_client()
+
+    def test_client_certificate_from_another_ca_is_refused(self):
+        start = self.server.mark()
+        status, out, err = self.client("--cert", self.other / "cert.pem", "--key", self.other / "key.pem")
+        self.assertEqual((status, out), (1, ""))
+        self.assertEqual(err, "client.py: the server refused our client certificate (unknown ca); "
+                              "pass one signed by the server's CA with --cert and --key\n")
+        self.assert_handshake_error("client certificate rejected: self-signed certificate", start)
+        self.assert_serves_good_client()
+
+    def test_client_certificate_from_another_ca_over_tls_1_2_is_refused(self):
+        start = self.server.mark()
+        status, out, err = curl("--tlsv1.2", "--tls-max", "1.2", "--cacert", "cert.pem",
+                                "--cert", self.other / "cert.pem", "--key", self.other / "key.pem",
+                                self.server.url, cwd=self.certs)
+        self.assertEqual((status, out), (35, ""))
+        self.assertIn("tlsv1 alert unknown ca", err)
+        self.assert_handshake_error("client certificate rejected: self-signed certificate", start)
+        self.assert_serves_good_client()
+
+    def test_expired_client_certificate_is_refused(self):
+        start = self.server.mark()
+        status, out, err = self.client("--cert", self.expired_cert, "--key", self.expired_key)
+        self.assertEqual((status, out), (1, ""))
+        self.assertEqual(err, "client.py: the server refused our client certificate (certificate expired); "
+                              "pass one signed by the server's CA with --cert and --key\n")
+        self.assert_handshake_error("client certificate rejected: certificate has expired", start)
+        self.assert_serves_good_client()
+
+    def test_expired_client_certificate_with_curl_is_refused(self):
+        start = self.server.mark()
+        status, out, err = curl("--cacert", "cert.pem", "--cert", self.expired_cert, "--key", self.expired_key,
+                                self.server.url, cwd=self.certs)
+        self.assertEqual((status, out), (56, ""))
+        self.assertIn("sslv3 alert certificate expired", err)
+        self.assert_handshake_error("client certificate rejected: certificate has expired", start)
+        self.assert_serves_good_client()
+
+    # Refused by the client: the server's certificate is not the one it should be.
+
+    def test_untrusted_server_certificate_is_refused_by_the_client(self):
+        start = self.server.mark()
+        status, out, err = self.client("--ca", self.other / "cert.pem")
+        self.assertEqual((status, out), (1, ""))
+        self.assertEqual(err, "client.py: the server's certificate is not trusted (self-signed certificate); "
+                              "pass the CA that signed it with --ca\n")
+        self.assert_handshake_error("tlsv1 alert unknown ca", start)
+        self.assert_serves_good_client()
+
+    def test_untrusted_server_certificate_is_refused_by_curl(self):
+        start = self.server.mark()
+        status, out, err = curl("--cacert", self.other / "cert.pem", "--cert", "cert.pem", "--key", "key.pem",
+                                self.server.url, cwd=self.certs)
+        self.assertEqual((status, out), (60, ""))
+        self.assertIn("self-signed certificate", err)
+        self.assert_handshake_error("tlsv1 alert unknown ca", start)
+        self.assert_serves_good_client()
+
+    def test_wrong_host_name_is_refused_by_curl(self):
+        start = self.server.mark()
+        status, out, err = curl("--resolve", f"wrong.example:{self.server.port}:127.0.0.1",
+                                "--cacert", "cert.pem", "--cert", "cert.pem", "--key", "key.pem",
+                                f"https://wrong.example:{self.server.port}/hello", cwd=self.certs)
+        self.assertEqual((status, out), (60, ""))
+        self.assertIn("no alternative certificate subject name matches target host name 'wrong.example'", err)
+        # curl checks the name after the handshake and just hangs up: the server sees no error.
+        self.assert_serves_good_client()
+
+    @unittest.skipUnless(sys.platform.startswith("linux"), "needs 127.0.0.2 on the loopback interface")
+    def test_wrong_host_name_is_refused_by_the_client(self):
+        # 127.0.0.2 is this machine too, but the certificate names only localhost, 127.0.0.1 and ::1.
+        with Server(self.certs, host="127.0.0.2") as other:
+            status, out, err = client(other.url, cwd=self.certs)
+            self.assertEqual((status, out), (1, ""))
+            self.assertEqual(err, "client.py: the server's certificate is not valid for 127.0.0.2 "
+                                  "(IP address mismatch, certificate is not valid for '127.0.0.2'.); "
+                                  "use a host name that the certificate lists\n")
+            other.wait_for_log(r"TLS handshake error from 127\.0\.0\.1:\d+: tlsv1 alert unknown ca|"
+                               r"sslv3 alert bad certificate")
+        self.assert_serves_good_client()
+
+    # Refused by the server: not TLS, or not a TLS it accepts.
+
+    def test_tls_1_1_is_refused(self):
+        start = self.server.mark()
+        # OpenSSL 3 itself refuses to offer TLS 1.1 at its default security level; level 0 lets it try.
+        status, out, err = s_client(self.server.port, "-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0",
+                                    "-cert", "cert.pem", "-key", "key.pem", cwd=self.certs)
+        self.assertNotEqual(status, 0)
+        self.assertIn("alert protocol version", err)
+        self.assert_handshake_error("client offered only TLS versions older than 1.2", start)
+        self.assert_serves_good_client()
+
+    def test_plain_http_to_the_tls_port_is_refused(self):
+        start = self.server.mark()
+        status, out, err = curl(f"http://localhost:{self.server.port}/hello", cwd=self.certs)
+        self.assertIn(status, (52, 56))  # empty reply, or reset: the server closes without answering
+        self.assertEqual(out, "")
+        self.assert_handshake_error("client sent plain HTTP to the HTTPS port", start)
+        self.assert_serves_good_client()
+
+    def test_garbage_bytes_are_refused(self):
+        start = self.server.mark()
+        with socket.create_connection(("127.0.0.1", self.server.port)) as sock:
+            sock.sendall(b"\x00\x01\x02 this is not TLS \xff\xfe" * 8)
+            try:
+                self.assertEqual(sock.recv(100), b"")
+            except ConnectionResetError:
+                pass  # closed with our bytes unread: also a refusal
+        self.assert_handshake_error("client did not speak TLS", start)
+        self.assert_serves_good_client()
+
+    def test_connect_and_close_is_logged(self):
+        start = self.server.mark()
+        socket.create_connection(("127.0.0.1", self.server.port)).close()
+        self.assert_handshake_error("client closed the connection during the handshake", start)
+        self.assert_serves_good_client()
+
+    def test_stalled_clients_do_not_delay_anyone_else(self):
+        # Twenty connections that never send a byte, and five that stop half way
+        # through their ClientHello. A server that handshakes inside accept()
+        # would serve nobody until they time out.
+        hello = client_hello()
+        stalled = []
+        try:
+            for i in range(25):
+                sock = socket.create_connection(("127.0.0.1", self.server.port))
+                if i >= 20:
+                    sock.sendall(hello[: len(hello) // 2])
+                stalled.append(sock)
+            self.assert_serves_good_client()
+            self.assertEqual(curl("--cacert", "cert.pem", "--cert", "cert.pem", "--key", "key.pem",
+                                  self.server.url, cwd=self.certs), (0, "Hello, world!\n", ""))
+            # They were served while every stalled connection was still open.
+            for sock in stalled:
+                sock.setblocking(False)
+                with self.assertRaises(BlockingIOError):
+                    sock.recv(1)
+        finally:
+            for sock in stalled:
+                sock.close()
+
+
+def client_hello():
+    """The first flight of a real TLS client: its ClientHello bytes."""
+    context = ssl.create_default_context()
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = context.wrap_bio(incoming, outgoing, server_hostname="localhost")
+    with unittest.TestCase().assertRaises(ssl.SSLWantReadError):
+        tls.do_handshake()
+    return outgoing.read()
+
+
+class TimeoutTest(unittest.TestCase):
+    """Connections that stall are closed by the server, and it says so."""
+
+    def test_stalled_handshake_and_idle_keep_alive_are_closed(self):
+        with tempfile.TemporaryDirectory(prefix="mtls-test-") as top:
+            certs = gen_certs(top)
+            with Server(certs) as server:
+                stalled = socket.create_connection(("127.0.0.1", server.port))
+                context = ssl.create_default_context(cafile=str(certs / "cert.pem"))
+                context.load_cert_chain(str(certs / "cert.pem"), str(certs / "key.pem"))
+                idle = http.client.HTTPSConnection("localhost", server.port, context=context, timeout=120)
+                idle.request("GET", "/hello")
+                self.assertEqual(idle.getresponse().read(), b"Hello, world!\n")
+                stalled.settimeout(120)
+                self.assertEqual(stalled.recv(1), b"")  # closed by the server after HANDSHAKE_TIMEOUT
+                server.wait_for_log(HANDSHAKE_LOG % "no handshake within 10 seconds")
+                idle.sock.settimeout(120)
+                self.assertEqual(idle.sock.recv(1), b"")  # closed after IDLE_TIMEOUT
+                stalled.close()
+                idle.close()
+                self.assertEqual(client(server.url, cwd=certs), (0, "Hello, world!\n", ""))
+
+
+if __name__ == "__main__":
+    unittest.main()
