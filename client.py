@@ -98,8 +98,8 @@ def main(argv=None):
             sys.exit(f"client.py: {args.key} is not the key of {args.cert}; pass the matching --key")
         if error.reason == "NO_CERTIFICATE_OR_CRL_FOUND":
             sys.exit(f"client.py: {args.ca} holds no PEM certificate; pass the CA's certificate with --ca")
-        sys.exit(f"client.py: {args.cert} or {args.key} is not a PEM certificate and key "
-                 f"({error.reason or error}); make new ones with `make certs`")
+        sys.exit(f"client.py: {args.cert} or {args.key} is not a PEM certificate and key; "
+                 "make new ones with `make certs`")
 
     try:
         status, reason, body = fetch(args.url, context)

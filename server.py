@@ -218,8 +218,8 @@ def load_context(args):
                      "make a matching pair with `make certs` (gen_certs.sh --force)")
         if error.reason == "NO_CERTIFICATE_OR_CRL_FOUND":
             sys.exit(f"server.py: {args.ca} holds no PEM certificate; pass the CA's certificate with --ca")
-        sys.exit(f"server.py: {args.cert} or {args.key} is not a PEM certificate and key "
-                 f"({error.reason or error}); make new ones with `make certs`")
+        sys.exit(f"server.py: {args.cert} or {args.key} is not a PEM certificate and key; "
+                 "make new ones with `make certs`")
 
 
 def main(argv=None):

@@ -180,8 +180,8 @@ def load_context(args):
         if error.reason == "KEY_VALUES_MISMATCH":
             sys.exit(f"server.py: {args.key} is not the key of {args.cert}; "
                      "make a matching pair with `make certs` (gen_certs.sh --force)")
-        sys.exit(f"server.py: {args.cert} or {args.key} is not a PEM certificate and key "
-                 f"({error.reason or error}); make new ones with `make certs`")
+        sys.exit(f"server.py: {args.cert} or {args.key} is not a PEM certificate and key; "
+                 "make new ones with `make certs`")
 
 
 def main(argv=None):

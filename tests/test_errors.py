@@ -1,0 +1,154 @@
+"""Every mistake a reader can make gives one line that names the problem and
+the fix, and a non-zero exit; never a traceback."""
+
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import unittest
+from pathlib import Path
+
+from support import CLEAN_ENV, ROOT, Server, client, free_port, gen_certs, run
+
+
+def server(*args, cwd):
+    """Run server.py expecting it to stop at once; return (status, stdout, stderr)."""
+    return run([sys.executable, ROOT / "server.py", "--port", "0", *args], cwd=cwd)
+
+
+class ErrorTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.folder = tempfile.TemporaryDirectory(prefix="mtls-test-")
+        top = Path(cls.folder.name)
+        cls.certs = gen_certs(top / "tutorial")
+        cls.other = gen_certs(top / "other")
+        cls.empty = top / "empty"
+        cls.empty.mkdir()
+        (top / "not-pem.pem").write_text("this is not a certificate\n")
+        cls.not_pem = top / "not-pem.pem"
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.folder.cleanup()
+
+    def assertOneLine(self, result, expected, status=1):
+        """The exact line on stderr, nothing on stdout, the exit status."""
+        self.assertEqual(result, (status, "", expected + "\n"))
+
+
+class ServerStartupErrorTest(ErrorTest):
+    def test_missing_certificate(self):
+        self.assertOneLine(server(cwd=self.empty),
+                           "server.py: cannot read cert.pem: No such file or directory; "
+                           "run `make certs` to create it")
+
+    def test_missing_key(self):
+        self.assertOneLine(server("--key", "nokey.pem", cwd=self.certs),
+                           "server.py: cannot read nokey.pem: No such file or directory; "
+                           "run `make certs` to create it")
+
+    def test_missing_ca(self):
+        self.assertOneLine(server("--ca", "noca.pem", cwd=self.certs),
+                           "server.py: cannot read noca.pem: No such file or directory; "
+                           "run `make certs` to create it")
+
+    def test_a_folder_instead_of_a_file(self):
+        self.assertOneLine(server("--cert", ".", cwd=self.certs),
+                           "server.py: cannot read .: Is a directory; run `make certs` to create it")
+
+    def test_key_that_does_not_match_the_certificate(self):
+        self.assertOneLine(server("--key", self.other / "key.pem", cwd=self.certs),
+                           f"server.py: {self.other / 'key.pem'} is not the key of cert.pem; "
+                           "make a matching pair with `make certs` (gen_certs.sh --force)")
+
+    def test_certificate_that_is_not_pem(self):
+        self.assertOneLine(server("--cert", self.not_pem, cwd=self.certs),
+                           f"server.py: {self.not_pem} or key.pem is not a PEM certificate and key; "
+                           "make new ones with `make certs`")
+
+    def test_ca_that_is_not_pem(self):
+        self.assertOneLine(server("--ca", self.not_pem, cwd=self.certs),
+                           f"server.py: {self.not_pem} holds no PEM certificate; "
+                           "pass the CA's certificate with --ca")
+
+    def test_port_in_use(self):
+        with socket.socket() as busy:
+            busy.bind(("127.0.0.1", 0))
+            busy.listen()
+            port = busy.getsockname()[1]
+            self.assertOneLine(
+                run([sys.executable, ROOT / "server.py", "--host", "127.0.0.1", "--port", port], cwd=self.certs),
+                f"server.py: cannot listen on 127.0.0.1:{port}: Address already in use; "
+                "stop whatever uses it or pick another --port")
+
+    def test_unknown_host(self):
+        status, out, err = server("--host", "no-such-host.invalid", cwd=self.certs)
+        self.assertEqual((status, out), (1, ""))
+        self.assertRegex(err, r"^server\.py: cannot listen on no-such-host\.invalid:0: .+; "
+                              r"stop whatever uses it or pick another --port\n$")
+
+    def test_ctrl_c_stops_cleanly(self):
+        with Server(self.certs) as running:
+            running.process.send_signal(signal.SIGINT)
+            self.assertEqual(running.process.wait(60), 0)
+        self.assertEqual(running.log, [])
+
+    def test_sigterm_stops_cleanly(self):
+        with Server(self.certs) as running:
+            self.assertEqual(running.stop(), 0)
+        self.assertEqual(running.log, [])
+
+
+class ClientErrorTest(ErrorTest):
+    def test_server_not_running(self):
+        port = free_port()
+        self.assertOneLine(client(f"https://localhost:{port}/hello", cwd=self.certs),
+                           f"client.py: nothing is listening on localhost:{port}; start the server first (make server)")
+
+    def test_server_that_never_answers(self):
+        # Accepts TCP connections (the kernel does it for a listening socket) but never speaks TLS.
+        with socket.socket() as silent:
+            silent.bind(("127.0.0.1", 0))
+            silent.listen()
+            port = silent.getsockname()[1]
+            self.assertOneLine(client(f"https://127.0.0.1:{port}/hello", cwd=self.certs),
+                               f"client.py: 127.0.0.1:{port} did not answer within 10 seconds; "
+                               "is it the right server?")
+
+    def test_missing_files(self):
+        for option in ("--ca", "--cert", "--key"):
+            with self.subTest(option):
+                self.assertOneLine(client(option, "missing.pem", cwd=self.certs),
+                                   "client.py: cannot read missing.pem: No such file or directory; "
+                                   "run `make certs` to create it")
+
+    def test_no_certificates_at_all(self):
+        self.assertOneLine(client(cwd=self.empty),
+                           "client.py: cannot read cert.pem: No such file or directory; run `make certs` to create it")
+
+    def test_key_that_does_not_match_the_certificate(self):
+        self.assertOneLine(client("--key", self.other / "key.pem", cwd=self.certs),
+                           f"client.py: {self.other / 'key.pem'} is not the key of cert.pem; pass the matching --key")
+
+    def test_ca_that_is_not_pem(self):
+        self.assertOneLine(client("--ca", self.not_pem, cwd=self.certs),
+                           f"client.py: {self.not_pem} holds no PEM certificate; pass the CA's certificate with --ca")
+
+    def test_certificate_that_is_not_pem(self):
+        self.assertOneLine(client("--cert", self.not_pem, cwd=self.certs),
+                           f"client.py: {self.not_pem} or key.pem is not a PEM certificate and key; "
+                           "make new ones with `make certs`")
+
+    def test_urls_that_are_not_https(self):
+        for url in ("http://localhost:8443/hello", "localhost:8443", "https://:8443/hello",
+                    "https://localhost:port/hello"):
+            with self.subTest(url):
+                self.assertOneLine(client(url, cwd=self.certs),
+                                   f"client.py: {url} is not an https://HOST[:PORT]/PATH URL")
+
+
+if __name__ == "__main__":
+    unittest.main()
