@@ -1,0 +1,195 @@
+"""gen_certs.sh makes certificates that today's strict verifiers accept, keeps
+private keys private, and never replaces files without --force."""
+
+import os
+import re
+import stat
+import tempfile
+import unittest
+from pathlib import Path
+
+from support import ROOT, check, gen_certs, run
+
+SCRIPT = ROOT / "gen_certs.sh"
+SUBJECT = "C = US, ST = California, L = Mountain View, O = Your Organization, OU = Your Unit, CN = %s"
+
+
+def x509(cert, *options):
+    return check(run(["openssl", "x509", "-in", cert, "-noout", *options]))
+
+
+def verify(ca, cert, purpose):
+    """openssl verify -x509_strict; returns (status, output)."""
+    status, out, err = run(["openssl", "verify", "-x509_strict", "-purpose", purpose, "-CAfile", ca, cert])
+    return status, out + err
+
+
+def mode(path):
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+class GenCertsTest(unittest.TestCase):
+    def setUp(self):
+        folder = tempfile.TemporaryDirectory(prefix="mtls-test-")
+        self.addCleanup(folder.cleanup)
+        self.top = Path(folder.name)
+
+    def test_tutorial_certificate(self):
+        status, out, err = run(["bash", SCRIPT], cwd=self.top)
+        self.assertEqual((status, out, err), (0, "gen_certs.sh: wrote cert.pem key.pem in .\n", ""))
+        cert, key = self.top / "cert.pem", self.top / "key.pem"
+        self.assertEqual((mode(cert), mode(key)), (0o644, 0o600))
+        self.assertEqual(x509(cert, "-subject"), "subject=" + SUBJECT % "localhost" + "\n")
+        text = x509(cert, "-text")
+        self.assertIn("Public-Key: (2048 bit)", text)
+        self.assertRegex(text, r"X509v3 Subject Alternative Name: \n +DNS:localhost, IP Address:127\.0\.0\.1, "
+                               r"IP Address:0:0:0:0:0:0:0:1\n")
+        self.assertRegex(text, r"X509v3 Basic Constraints: critical\n +CA:TRUE\n")
+        self.assertRegex(text, r"X509v3 Key Usage: critical\n +Digital Signature, Key Encipherment, Certificate Sign\n")
+        self.assertRegex(text, r"X509v3 Extended Key Usage: \n +TLS Web Server Authentication, "
+                               r"TLS Web Client Authentication\n")
+        ski = re.search(r"X509v3 Subject Key Identifier: \n +(\S+)\n", text).group(1)
+        aki = re.search(r"X509v3 Authority Key Identifier: \n +(?:keyid:)?(\S+)\n", text).group(1)
+        self.assertEqual(ski, aki)
+        # Ten years: still valid in 3649 days, no longer in 3651.
+        self.assertEqual(run(["openssl", "x509", "-in", cert, "-noout", "-checkend", str(3649 * 86400)])[0], 0)
+        self.assertEqual(run(["openssl", "x509", "-in", cert, "-noout", "-checkend", str(3651 * 86400)])[0], 1)
+        for purpose in ("sslserver", "sslclient"):
+            self.assertEqual(verify(cert, cert, purpose), (0, f"{cert}: OK\n"))
+        # The key belongs to the certificate.
+        self.assertEqual(check(run(["openssl", "x509", "-in", cert, "-noout", "-pubkey"])),
+                         check(run(["openssl", "pkey", "-in", key, "-pubout"])))
+
+    def test_folder_argument(self):
+        status, out, err = run(["bash", SCRIPT, self.top / "a" / "b"])
+        self.assertEqual((status, err), (0, ""))
+        self.assertTrue((self.top / "a" / "b" / "cert.pem").exists())
+        self.assertTrue((self.top / "a" / "b" / "key.pem").exists())
+
+    def test_existing_files_are_kept_unless_force(self):
+        gen_certs(self.top)
+        before = (self.top / "cert.pem").read_bytes(), (self.top / "key.pem").read_bytes()
+        self.assertEqual(run(["bash", SCRIPT, self.top]),
+                         (0, f"gen_certs.sh: keeping the existing cert.pem key.pem in {self.top} "
+                             "(use --force to replace them)\n", ""))
+        self.assertEqual(((self.top / "cert.pem").read_bytes(), (self.top / "key.pem").read_bytes()), before)
+        self.assertEqual(run(["bash", SCRIPT, "--force", self.top]),
+                         (0, f"gen_certs.sh: wrote cert.pem key.pem in {self.top}\n", ""))
+        self.assertNotEqual((self.top / "cert.pem").read_bytes(), before[0])
+        self.assertNotEqual((self.top / "key.pem").read_bytes(), before[1])
+
+    def test_half_a_pair_is_an_error(self):
+        gen_certs(self.top)
+        (self.top / "key.pem").unlink()
+        cert = (self.top / "cert.pem").read_bytes()
+        self.assertEqual(run(["bash", SCRIPT, self.top]),
+                         (1, "", f"gen_certs.sh: found cert.pem but not key.pem in {self.top}; "
+                                 "make them all anew with --force\n"))
+        self.assertEqual((self.top / "cert.pem").read_bytes(), cert)
+
+    def test_missing_openssl(self):
+        status, out, err = run(["env", "PATH=/nonexistent", "/bin/bash", SCRIPT, self.top])
+        self.assertEqual((status, out), (1, ""))
+        self.assertEqual(err, "gen_certs.sh: the openssl command was not found; install OpenSSL "
+                              "(apt-get install openssl, brew install openssl) and run again\n")
+        self.assertEqual(list(self.top.iterdir()), [])
+
+    def test_help_and_unknown_options(self):
+        status, out, err = run(["bash", SCRIPT, "--help"])
+        self.assertEqual((status, err), (0, ""))
+        self.assertTrue(out.startswith("Make the certificates for the mutual TLS tutorial"), out)
+        self.assertIn("./gen_certs.sh --client NAME [--force] [DIR]", out)
+        self.assertEqual(run(["bash", SCRIPT, "--bogus"]),
+                         (1, "", "gen_certs.sh: unknown option --bogus (see --help)\n"))
+
+
+class CertificateAuthorityTest(unittest.TestCase):
+    """gen_certs.sh --ca and --client NAME: a CA, a server and named clients."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.folder = tempfile.TemporaryDirectory(prefix="mtls-test-")
+        cls.top = Path(cls.folder.name)
+        cls.ca_status = run(["bash", SCRIPT, "--ca", cls.top])
+        cls.bob_status = run(["bash", SCRIPT, "--client", "bob", cls.top])
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.folder.cleanup()
+
+    def test_files_and_modes(self):
+        self.assertEqual(self.ca_status, (0, f"gen_certs.sh: wrote ca.pem ca-key.pem server.pem server-key.pem "
+                                             f"client.pem client-key.pem client.p12 in {self.top}\n", ""))
+        self.assertEqual(self.bob_status, (0, f"gen_certs.sh: wrote bob.pem bob-key.pem bob.p12 in {self.top}\n", ""))
+        for name in ("ca.pem", "server.pem", "client.pem", "bob.pem"):
+            self.assertEqual(mode(self.top / name), 0o644, name)
+        for name in ("ca-key.pem", "server-key.pem", "client-key.pem", "bob-key.pem", "client.p12", "bob.p12"):
+            self.assertEqual(mode(self.top / name), 0o600, name)
+
+    def test_ca(self):
+        ca = self.top / "ca.pem"
+        text = x509(ca, "-text")
+        self.assertEqual(x509(ca, "-subject"), "subject=" + SUBJECT % "Tutorial CA" + "\n")
+        self.assertRegex(text, r"X509v3 Basic Constraints: critical\n +CA:TRUE\n")
+        self.assertRegex(text, r"X509v3 Key Usage: critical\n +Certificate Sign, CRL Sign\n")
+        self.assertIn("X509v3 Subject Key Identifier", text)
+        self.assertNotIn("Extended Key Usage", text)
+
+    def test_server_certificate(self):
+        ca, server = self.top / "ca.pem", self.top / "server.pem"
+        text = x509(server, "-text")
+        self.assertRegex(text, r"X509v3 Basic Constraints: critical\n +CA:FALSE\n")
+        self.assertRegex(text, r"X509v3 Subject Alternative Name: \n +DNS:localhost, IP Address:127\.0\.0\.1, "
+                               r"IP Address:0:0:0:0:0:0:0:1\n")
+        self.assertRegex(text, r"X509v3 Extended Key Usage: \n +TLS Web Server Authentication\n")
+        self.assertIn("X509v3 Authority Key Identifier", text)
+        self.assertEqual(verify(ca, server, "sslserver"), (0, f"{server}: OK\n"))
+        status, out = verify(ca, server, "sslclient")
+        self.assertNotEqual(status, 0)
+        self.assertIn("unsuitable certificate purpose", out)
+
+    def test_client_certificates(self):
+        ca = self.top / "ca.pem"
+        for name in ("client", "bob"):
+            cert = self.top / f"{name}.pem"
+            self.assertEqual(x509(cert, "-subject"), "subject=" + SUBJECT % name + "\n")
+            self.assertRegex(x509(cert, "-text"), r"X509v3 Extended Key Usage: \n +TLS Web Client Authentication\n")
+            self.assertEqual(verify(ca, cert, "sslclient"), (0, f"{cert}: OK\n"))
+            status, out = verify(ca, cert, "sslserver")
+            self.assertNotEqual(status, 0)
+            self.assertIn("unsuitable certificate purpose", out)
+
+    def test_pkcs12_bundles_hold_the_client_and_the_ca(self):
+        for name in ("client", "bob"):
+            out = check(run(["openssl", "pkcs12", "-in", self.top / f"{name}.p12", "-passin", "pass:mtls",
+                             "-nodes"]))
+            self.assertIn(f"friendlyName: {name}", out)
+            self.assertIn("BEGIN PRIVATE KEY", out)
+            subjects = re.findall(r"subject=.*CN = (.+)\n", out)
+            self.assertEqual(subjects, [name, "Tutorial CA"])
+
+    def test_client_needs_a_ca(self):
+        with tempfile.TemporaryDirectory() as empty:
+            self.assertEqual(run(["bash", SCRIPT, "--client", "carol", empty]),
+                             (1, "", f"gen_certs.sh: no CA in {empty} (ca.pem and ca-key.pem); "
+                                     f"make one first with: ./gen_certs.sh --ca {empty}\n"))
+            self.assertEqual(os.listdir(empty), [])
+
+    def test_client_names_that_are_not_allowed(self):
+        for name in ("../evil", "a b", "ca", "server", ".hidden", "x/y"):
+            with self.subTest(name):
+                status, out, err = run(["bash", SCRIPT, "--client", name, self.top])
+                self.assertEqual((status, out), (1, ""))
+                self.assertEqual(err, f"gen_certs.sh: client name '{name}' is not allowed; use letters, digits, "
+                                      "'.', '_' and '-', and not ca or server\n")
+
+    def test_existing_client_is_kept(self):
+        before = (self.top / "bob.pem").read_bytes()
+        self.assertEqual(run(["bash", SCRIPT, "--client", "bob", self.top]),
+                         (0, f"gen_certs.sh: keeping the existing bob.pem bob-key.pem bob.p12 in {self.top} "
+                             "(use --force to replace them)\n", ""))
+        self.assertEqual((self.top / "bob.pem").read_bytes(), before)
+
+
+if __name__ == "__main__":
+    unittest.main()
