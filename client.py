@@ -58,11 +58,14 @@ def explain(error, url):
         return (f"the server's certificate is not trusted ({error.verify_message}); "
                 "pass the CA that signed it with --ca")
     if isinstance(error, ssl.SSLError) and "ALERT" in (error.reason or ""):
-        # Under TLS 1.3 the server checks our certificate after our side of the handshake
-        # is done, so its refusal arrives as an alert on the first read.
+        # The server ended the handshake with a TLS alert. Under TLS 1.3 it checks our
+        # certificate after our side of the handshake is done, so that alert arrives late,
+        # on the first read.
         alert = error.reason.split("ALERT_", 1)[1].lower().replace("_", " ")
-        return (f"the server refused our client certificate ({alert}); "
-                "pass one signed by the server's CA with --cert and --key")
+        if "certificate" in alert or alert == "unknown ca":
+            return (f"the server refused our client certificate ({alert}); "
+                    "pass one signed by the server's CA with --cert and --key")
+        return f"the server ended the TLS handshake ({alert})"
     if isinstance(error, (ConnectionResetError, http.client.RemoteDisconnected, BrokenPipeError)):
         return (f"{where} closed the connection ({error}); "
                 "it may have refused our client certificate, see the server's log")

@@ -125,6 +125,7 @@ class Server:
             self.process.wait()
             self.reader.join(HANG_LIMIT)
             raise AssertionError(f"server did not start: {ready!r} {self.log}")
+        self.ready = ready
         self.url, self.port = match.group(1), int(match.group(3))
         self.base = self.url.rsplit("/", 1)[0]
         return self

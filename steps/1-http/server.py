@@ -29,7 +29,7 @@ def format_address(address):
 
 
 class HelloHandler(http.server.BaseHTTPRequestHandler):
-    # HTTP/1.1 keeps the connection open between requests.
+    # HTTP/1.1 keeps the connection open for more requests: one connection (and handshake) serves many.
     protocol_version = "HTTP/1.1"
     # A connection that sends nothing for this long is closed, freeing its thread.
     timeout = IDLE_TIMEOUT

@@ -44,7 +44,7 @@ def make_server_context(cert, key):
 
 
 class HelloHandler(http.server.BaseHTTPRequestHandler):
-    # HTTP/1.1 keeps the connection open, so a client pays for one handshake, not one a request.
+    # HTTP/1.1 keeps the connection open for more requests: one connection (and handshake) serves many.
     protocol_version = "HTTP/1.1"
     # A connection that sends nothing for this long is closed, freeing its thread.
     timeout = IDLE_TIMEOUT

@@ -74,11 +74,10 @@ def main(argv=None):
     if not valid:
         sys.exit(f"client.py: {args.url} is not an https://HOST[:PORT]/PATH URL")
 
-    for path in (args.ca,):
-        try:
-            open(path, "rb").close()
-        except OSError as error:
-            sys.exit(f"client.py: cannot read {path}: {error.strerror}; run `make certs` to create it")
+    try:
+        open(args.ca, "rb").close()
+    except OSError as error:
+        sys.exit(f"client.py: cannot read {args.ca}: {error.strerror}; run `make certs` to create it")
     try:
         context = make_client_context(args.ca)
     except ssl.SSLError:

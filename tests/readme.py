@@ -1,0 +1,246 @@
+#!/usr/bin/env python3
+"""Keep README.md true: every block it shows comes from a real file or a real run.
+
+A block in README.md is tied to its source by the comment just above it:
+
+    <!-- check: file server.py -->               the whole file
+    <!-- check: region server.py NAME -->        one function or class (for gen_certs.sh:
+                                                 a shell function, or a [section] of its config)
+    <!-- check: diff OLD NEW -->                 `diff -u OLD NEW`, as difflib makes it
+    <!-- check: output NAME -->                  what the commands of transcript NAME print
+
+    python3 tests/readme.py           # check; exit 1 and show the first difference if stale
+    python3 tests/readme.py --write   # rewrite every tied block from the files and real runs
+
+Outputs are compared after masking what changes from run to run: times, ports
+the system picked, and version numbers inside error messages.
+"""
+
+import ast
+import difflib
+import re
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from support import (ROOT, STEPS, Server, check, client, curl, run)  # noqa: E402
+
+README = ROOT / "README.md"
+MARKER = re.compile(r"<!-- check: (\w+) ([^>]*?) -->\n```(\w*)\n(.*?)^```\n", re.S | re.M)
+
+
+# The sources of code blocks.
+
+def region(path, name):
+    """The text of one named part of a file (see the module docstring)."""
+    text = (ROOT / path).read_text()
+    lines = text.splitlines(keepends=True)
+    if path.endswith(".py"):
+        for node in ast.parse(text).body:
+            if getattr(node, "name", None) == name:
+                start = node.lineno - 1 - len(getattr(node, "decorator_list", []))
+                return "".join(lines[start:node.end_lineno])
+    elif name.startswith("["):
+        start = lines.index(name + "\n")
+        end = lines.index("\n", start)
+        return "".join(lines[start:end])
+    else:
+        for i, line in enumerate(lines):
+            if line.startswith(f"{name}() {{"):
+                end = lines.index("}\n", i)
+                return "".join(lines[i:end + 1])
+    raise LookupError(f"no {name} in {path}")
+
+
+def diff(old, new):
+    a = (ROOT / old).read_text().splitlines(keepends=True)
+    b = (ROOT / new).read_text().splitlines(keepends=True)
+    return "".join(difflib.unified_diff(a, b, fromfile=old, tofile=new))
+
+
+# The sources of output blocks: real runs in a scratch folder.
+
+def transcripts():
+    """Run every command the README shows; return {name: its transcript}."""
+    shown = {}
+    with tempfile.TemporaryDirectory(prefix="mtls-readme-") as scratch:
+        top = Path(scratch)
+        for name in ("Makefile", "gen_certs.sh", "server.py", "client.py"):
+            shutil.copy2(ROOT / name, top / name)
+        shutil.copytree(STEPS, top / "steps")
+
+        status, out, err = run(["make", "--no-print-directory", "demo"], cwd=top)
+        shown["demo"] = "$ make demo\n" + out + err
+        (top / "cert.pem").unlink()
+        (top / "key.pem").unlink()
+        shown["certs"] = "$ make certs\n" + check(run(["make", "--no-print-directory", "certs"], cwd=top))
+
+        # Step 1: plain HTTP.
+        with Server(top, script=top / "steps/1-http/server.py") as server:
+            DEFAULT_PORTS[server.port] = 8080
+            shown["step1-client"] = shell("python3 steps/1-http/client.py",
+                                          client(server.url, cwd=top, script=top / "steps/1-http/client.py"))
+            server.wait_for_log(r'"GET /hello HTTP/1.1" 200')
+        shown["step1-server"] = server_transcript("python3 steps/1-http/server.py", server)
+
+        # Step 2: HTTPS; the client does not trust the certificate yet.
+        with Server(top, script=top / "steps/2-https/server.py") as server:
+            DEFAULT_PORTS[server.port] = 8443
+            shown["step2-client"] = shell("python3 steps/2-https/client.py",
+                                          client(server.url, cwd=top, script=top / "steps/2-https/client.py"))
+            server.wait_for_log("TLS handshake error")
+            shown["step2-curl"] = shell("curl --cacert cert.pem https://localhost:8443/hello",
+                                        curl("--cacert", "cert.pem", server.url, cwd=top))
+            server.wait_for_log(r'"GET /hello HTTP/1.1" 200')
+        shown["step2-server"] = server_transcript("python3 steps/2-https/server.py", server)
+
+        # Step 3: the client trusts cert.pem.
+        with Server(top, script=top / "steps/3-trust-the-server/server.py") as server:
+            DEFAULT_PORTS[server.port] = 8443
+            shown["step3-client"] = shell("python3 steps/3-trust-the-server/client.py",
+                                          client(server.url, cwd=top, script=top / "steps/3-trust-the-server/client.py"))
+            server.wait_for_log(r'"GET /hello HTTP/1.1" 200')
+
+        # The final step: mutual TLS.
+        with Server(top) as server:
+            DEFAULT_PORTS[server.port] = 8443
+            shown["final-step3-client"] = shell(
+                "python3 steps/3-trust-the-server/client.py",
+                client(server.url, cwd=top, script=top / "steps/3-trust-the-server/client.py"))
+            server.wait_for_log("TLS handshake error")
+            shown["final-client"] = shell("python3 client.py", client(server.url, cwd=top))
+            server.wait_for_log(r'"GET /hello HTTP/1.1" 200')
+        shown["final-server"] = server_transcript("python3 server.py", server)
+
+        # Other peers against the final server.
+        with Server(top) as server:
+            DEFAULT_PORTS[server.port] = 8443
+            url = "https://localhost:8443/hello"
+            shown["curl"] = shell(f"curl --cacert cert.pem --cert cert.pem --key key.pem {url}",
+                                  curl("--cacert", "cert.pem", "--cert", "cert.pem", "--key", "key.pem",
+                                       server.url, cwd=top))
+            shown["curl-no-cert"] = shell(f"curl --cacert cert.pem {url}",
+                                          curl("--cacert", "cert.pem", server.url, cwd=top))
+            request = r"printf 'GET /hello HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n'"
+            s_client = ("openssl s_client -connect localhost:8443 -CAfile cert.pem -cert cert.pem -key key.pem"
+                        " -verify_return_error -quiet")
+            shown["s_client"] = shell(f"{request} | {s_client} 2>&1",
+                                      run(["bash", "-c", f"{request} | {s_client} 2>&1".replace("8443", str(server.port))],
+                                          cwd=top))
+            shown["s_client-no-cert"] = shell(
+                f"{request} | openssl s_client -connect localhost:8443 -CAfile cert.pem -quiet 2>&1",
+                run(["bash", "-c", f"{request} | openssl s_client -connect localhost:{server.port} "
+                                   "-CAfile cert.pem -quiet 2>&1"], cwd=top))
+            server.wait_for_log("TLS handshake error")
+
+        # The original's certificate: a Common Name and no subjectAltName.
+        original = top / "original"
+        original.mkdir()
+        check(run(["bash", "-c", ORIGINAL_COMMAND], cwd=original))
+        shown["original-cert"] = f"$ {ORIGINAL_COMMAND}\n"  # its output is progress dots
+        with Server(original, script=top / "server.py") as server:
+            DEFAULT_PORTS[server.port] = 8443
+            shown["original-client"] = shell("python3 client.py", client(server.url, cwd=original,
+                                                                         script=top / "client.py"))
+    # Show each server on the port a reader's server would have: the default one.
+    for name, text in shown.items():
+        for port, default in DEFAULT_PORTS.items():
+            text = text.replace(f":{port}/", f":{default}/").replace(f":{port};", f":{default};")
+        shown[name] = text.replace(scratch, "")
+    return shown
+
+
+DEFAULT_PORTS = {}  # port a test server got -> the port the README shows
+
+
+ORIGINAL_COMMAND = ('openssl req -newkey rsa:2048 -new -nodes -x509 -days 3650 -out cert.pem -keyout key.pem '
+                    '-subj "/C=US/ST=California/L=Mountain View/O=Your Organization/OU=Your Unit/CN=localhost"')
+
+
+def shell(command, result):
+    """A command as typed, then what it printed (stdout, then stderr)."""
+    status, out, err = result
+    return f"$ {command}\n{out}{err}"
+
+
+def server_transcript(command, server):
+    """The server's terminal: the command, the line it prints when ready, its log."""
+    return f"$ {command}\n{server.ready}\n" + "".join(line + "\n" for line in server.log)
+
+
+# Comparing and rewriting.
+
+MASKS = [
+    (re.compile(r"\d{4}/\d\d/\d\d \d\d:\d\d:\d\d"), "TIME"),
+    (re.compile(r"Date: [^\n]*GMT"), "Date: DATE"),
+    (re.compile(r"(localhost|127\.0\.0\.1|\]):\d+"), r"\1:PORT"),
+    (re.compile(r"(?m)^[0-9A-F]+:error:"), "error:"),  # OpenSSL 3 starts with a thread id
+    (re.compile(r"[\w./-]+\.c:\d+"), "SOURCE.c:LINE"),
+    (re.compile(r"Python/[\d.]+"), "Python/VERSION"),
+    (re.compile(r"OpenSSL/[\w.]+"), "OpenSSL/VERSION"),
+    (re.compile(r"error:[0-9A-F]{8}:[^\n]*?:"), "error:CODE:"),
+]
+
+
+def mask(text):
+    for pattern, replacement in MASKS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def expected_blocks(readme):
+    """Yield (match, the block's text from its source) for every tied block."""
+    outputs = None
+    for match in MARKER.finditer(readme):
+        kind, args = match.group(1), match.group(2).split()
+        if kind == "file":
+            yield match, (ROOT / args[0]).read_text()
+        elif kind == "region":
+            yield match, region(*args)
+        elif kind == "diff":
+            yield match, diff(*args)
+        elif kind == "output":
+            if outputs is None:
+                outputs = transcripts()
+            yield match, outputs[args[0]]
+        else:
+            raise ValueError(f"unknown check kind {kind!r}")
+
+
+def problems(readme):
+    """Every tied block that differs from its source, as (marker, unified diff)."""
+    found = []
+    for match, expected in expected_blocks(readme):
+        shown = match.group(4)
+        same = mask(shown) == mask(expected) if match.group(1) == "output" else shown == expected
+        if not same:
+            lines = difflib.unified_diff(shown.splitlines(True), expected.splitlines(True), "README.md", "source")
+            found.append((match.group(0).splitlines()[0], "".join(lines)))
+    return found
+
+
+def write(readme):
+    pieces, last = [], 0
+    for match, expected in expected_blocks(readme):
+        pieces.append(readme[last:match.start(4)])
+        pieces.append(expected)
+        last = match.end(4)
+    pieces.append(readme[last:])
+    return "".join(pieces)
+
+
+def main():
+    readme = README.read_text()
+    if sys.argv[1:] == ["--write"]:
+        README.write_text(write(readme))
+        return
+    found = problems(readme)
+    for marker, difference in found:
+        print(f"{marker}\n{difference}")
+    sys.exit(1 if found else 0)
+
+
+if __name__ == "__main__":
+    main()
