@@ -25,7 +25,8 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from support import (ROOT, STEPS, Server, check, client, curl, run)  # noqa: E402
+from support import (CLIENT_EXTENSIONS, ROOT, STEPS, Server, check, client, curl, free_port, gen_certs,  # noqa: E402
+                     openssl_sign, run, s_client)
 
 README = ROOT / "README.md"
 MARKER = re.compile(r"<!-- check: (\w+) ([^>]*?) -->\n```(\w*)\n(.*?)^```\n", re.S | re.M)
@@ -168,6 +169,75 @@ def shell(command, result):
 def server_transcript(command, server):
     """The server's terminal: the command, the line it prints when ready, its log."""
     return f"$ {command}\n{server.ready}\n" + "".join(line + "\n" for line in server.log)
+
+
+# The troubleshooting table: each message it quotes must be one the programs print.
+
+def troubleshooting_messages(readme):
+    """The quoted message of each row of the troubleshooting table."""
+    section = readme.split("## Troubleshooting", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| `")]
+    return [re.match(r"\| (``?) ?(.+?) ?\1 ", row).group(2) for row in rows]
+
+
+def troubleshooting_lines():
+    """Provoke every mistake the table covers; return all the lines printed about them."""
+    import socket
+    lines = []
+
+    def keep(result):
+        lines.extend((result[1] + result[2]).splitlines())
+
+    with tempfile.TemporaryDirectory(prefix="mtls-readme-") as scratch:
+        top = Path(scratch)
+        certs, other = gen_certs(top / "certs"), gen_certs(top / "other")
+        empty = top / "empty"
+        empty.mkdir()
+        server_py = [sys.executable, ROOT / "server.py"]
+        keep(run(server_py, cwd=empty))
+        keep(run(server_py + ["--key", other / "key.pem"], cwd=certs))
+        with socket.socket() as busy:
+            busy.bind(("localhost", 0))
+            busy.listen()
+            keep(run(server_py + ["--port", busy.getsockname()[1]], cwd=certs))
+        keep(client(f"https://localhost:{free_port()}/hello", cwd=certs))
+        keep(run(["env", "PATH=/nonexistent", "/bin/bash", ROOT / "gen_certs.sh", empty]))
+        expired = openssl_sign(top, "expired", certs / "cert.pem", certs / "key.pem", CLIENT_EXTENSIONS,
+                               start="20200101000000Z", end="20200201000000Z")
+        original = top / "original"
+        original.mkdir()
+        check(run(["bash", "-c", ORIGINAL_COMMAND], cwd=original))
+        with Server(original) as server:
+            keep(client(server.url, cwd=original))
+        with Server(certs) as server:
+            stalled = socket.create_connection(("localhost", server.port))
+            keep(client(server.url, "--ca", other / "cert.pem", cwd=certs))
+            keep(client(server.url, cwd=certs, script=STEPS / "3-trust-the-server/client.py"))
+            keep(curl("--cacert", "cert.pem", server.url, cwd=certs))
+            keep(client(server.url, "--cert", other / "cert.pem", "--key", other / "key.pem", cwd=certs))
+            keep(client(server.url, "--cert", expired[0], "--key", expired[1], cwd=certs))
+            keep(client(server.base + "/nothing", cwd=certs))
+            keep(curl(f"http://localhost:{server.port}/hello", cwd=certs))
+            keep(s_client(server.port, "-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0", cwd=certs))
+            server.wait_for_log("no handshake within")
+            stalled.close()
+        lines.extend(server.log)
+    return lines
+
+
+def unquoted(message, lines):
+    """The parts of message (split at "...") that no line holds, in order; [] if one does."""
+    parts = [mask(part.strip()) for part in message.split("...") if part.strip()]
+    for line in map(mask, lines):
+        position = 0
+        for part in parts:
+            position = line.find(part, position)
+            if position < 0:
+                break
+            position += len(part)
+        else:
+            return []
+    return parts
 
 
 # Comparing and rewriting.
