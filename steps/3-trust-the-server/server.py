@@ -144,7 +144,7 @@ def close_tls(connection):
 
 def handshake_reason(error):
     """Say in words why a handshake failed, like Go's "http: TLS handshake error"."""
-    if isinstance(error, (ssl.SSLEOFError, ConnectionError)):
+    if isinstance(error, (ssl.SSLEOFError, ssl.SSLZeroReturnError, ConnectionError)):
         return "client closed the connection during the handshake"
     if isinstance(error, ssl.SSLError) and error.reason:
         hints = {
