@@ -145,6 +145,34 @@ def transcripts():
             DEFAULT_PORTS[server.port] = 8443
             shown["original-client"] = shell("python3 client.py", client(server.url, cwd=original,
                                                                          script=top / "client.py"))
+        # Beyond the tutorial: a CA, a server and named clients.
+        shown["ca-certs"] = shell("./gen_certs.sh --ca pki", run(["bash", "gen_certs.sh", "--ca", "pki"], cwd=top))
+        shown["ca-bob"] = shell("./gen_certs.sh --client bob pki",
+                                run(["bash", "gen_certs.sh", "--client", "bob", "pki"], cwd=top))
+        pki_server = ["--ca", "pki/ca.pem", "--cert", "pki/server.pem", "--key", "pki/server-key.pem"]
+        with Server(top, *pki_server) as server:
+            DEFAULT_PORTS[server.port] = 8443
+            shown["ca-client"] = shell(
+                "python3 client.py --ca pki/ca.pem --cert pki/client.pem --key pki/client-key.pem",
+                client(server.url, "--ca", "pki/ca.pem", "--cert", "pki/client.pem", "--key", "pki/client-key.pem",
+                       cwd=top))
+            server.wait_for_log('"GET /hello HTTP/1.1" 200')
+        shown["ca-server"] = server_transcript("python3 server.py " + " ".join(pki_server), server)
+        with Server(top, *pki_server, "--allow", "client") as server:
+            DEFAULT_PORTS[server.port] = 8443
+            shown["allow-bob"] = shell(
+                "python3 client.py --ca pki/ca.pem --cert pki/bob.pem --key pki/bob-key.pem",
+                client(server.url, "--ca", "pki/ca.pem", "--cert", "pki/bob.pem", "--key", "pki/bob-key.pem",
+                       cwd=top))
+            server.wait_for_log('"GET /hello HTTP/1.1" 403')
+            shown["allow-curl"] = shell(
+                "curl --cacert pki/ca.pem --cert-type P12 --cert pki/client.p12:mtls https://localhost:8443/hello",
+                curl("--cacert", "pki/ca.pem", "--cert-type", "P12", "--cert", "pki/client.p12:mtls", server.url,
+                     cwd=top))
+            server.wait_for_log('"GET /hello HTTP/1.1" 200')
+        shown["allow-server"] = server_transcript("python3 server.py " + " ".join(pki_server) + " --allow client",
+                                                  server)
+
     # Show each server on the port a reader's server would have: the default one.
     for name, text in shown.items():
         for port, default in DEFAULT_PORTS.items():
