@@ -34,5 +34,9 @@ demo: certs
 test:
 	$(PYTHON) tests/run.py
 
+# server.py under load beside openssl s_server and the plain handler; about 30 s.
+bench:
+	@$(PYTHON) bench/bench.py
+
 clean:
 	rm -f cert.pem key.pem ca.pem ca-key.pem server.pem server-key.pem client.pem client-key.pem *.p12
