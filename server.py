@@ -24,9 +24,13 @@ HANDSHAKE_TIMEOUT = 10  # seconds a new connection has to finish the TLS handsha
 IDLE_TIMEOUT = 30  # seconds a kept-alive connection may wait for its next request
 
 
+# Control characters as \xNN, so that what a client sends cannot forge log lines or drive the terminal.
+CONTROL_CHARACTERS = {code: f"\\x{code:02x}" for code in [*range(0x20), *range(0x7F, 0xA0)]}
+
+
 def log(message):
     """Write one line to stderr with a timestamp, as Go's log package does."""
-    sys.stderr.write(time.strftime("%Y/%m/%d %H:%M:%S ") + message + "\n")
+    sys.stderr.write(time.strftime("%Y/%m/%d %H:%M:%S ") + message.translate(CONTROL_CHARACTERS) + "\n")
 
 
 def format_address(address):

@@ -115,6 +115,18 @@ class MutualTLSTest(unittest.TestCase):
             self.assertEqual(int(match.group(1)), port)
             start = self.server.log.index(match.string) + 1
 
+    def test_control_characters_from_the_client_are_escaped_in_the_log(self):
+        context = ssl.create_default_context(cafile=str(self.certs / "cert.pem"))
+        context.load_cert_chain(str(self.certs / "cert.pem"), str(self.certs / "key.pem"))
+        start = self.server.mark()
+        with socket.create_connection(("127.0.0.1", self.server.port)) as raw:
+            with context.wrap_socket(raw, server_hostname="localhost") as tls:
+                tls.sendall(b"GET /\x1b[2Jforged\x7f HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+                self.assertTrue(tls.recv(100).startswith(b"HTTP/1.1 404 "))
+        match = self.server.wait_for_log(r'"GET (\S+) HTTP/1\.1" 404', start)
+        self.assertEqual(match.group(1), r"/\x1b[2Jforged\x7f")
+        self.assertNotIn("\x1b", "".join(self.server.log))
+
     # Refused by the server: the client's certificate is missing or wrong.
 
     def test_no_client_certificate_is_refused_during_the_handshake(self):
