@@ -85,7 +85,7 @@ class HelloHandler(http.server.BaseHTTPRequestHandler):
         # Authentication is done; here we decide whether this client may ask.
         if self.server.allowed_names and self.client_name not in self.server.allowed_names:
             self.reply(403, f"403 forbidden: client {self.client_name!r} is not allowed\n".encode())
-        elif self.path == "/hello":
+        elif self.path.split("?", 1)[0] == "/hello":  # as in Go, the query does not change the route
             self.reply(200, b"Hello, world!\n")
         else:
             self.reply(404, b"404 page not found\n")

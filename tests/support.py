@@ -11,9 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
-import unittest
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,13 +36,6 @@ def gen_certs(folder, *options):
     if status != 0:
         raise AssertionError(f"gen_certs.sh failed: {err}")
     return Path(folder)
-
-
-def temp_folder(test):
-    """A temporary folder removed when the test (or class) is done."""
-    folder = tempfile.TemporaryDirectory(prefix="mtls-test-")
-    test.addCleanup(folder.cleanup) if isinstance(test, unittest.TestCase) else None
-    return folder
 
 
 def openssl_sign(folder, name, issuer, issuer_key, extensions, start=None, end=None, key=None):

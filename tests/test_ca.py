@@ -6,7 +6,7 @@ import tempfile
 import unittest
 from pathlib import Path
 
-from support import CLIENT_EXTENSIONS, Server, client, curl, gen_certs, openssl_sign, run, s_client
+from support import CLIENT_EXTENSIONS, Server, client, curl, gen_certs, openssl_sign, s_client
 
 REQUEST_LOG = r'^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d 127\.0\.0\.1:\d+ "GET /hello HTTP/1\.1" %d client="%s"$'
 HANDSHAKE_LOG = r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d TLS handshake error from 127\.0\.0\.1:\d+: %s$"

@@ -1,16 +1,14 @@
 """Every mistake a reader can make gives one line that names the problem and
 the fix, and a non-zero exit; never a traceback."""
 
-import shutil
 import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import unittest
 from pathlib import Path
 
-from support import CLEAN_ENV, ROOT, Server, client, free_port, gen_certs, run
+from support import ROOT, Server, client, free_port, gen_certs, run
 
 
 def server(*args, cwd):

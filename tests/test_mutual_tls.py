@@ -11,7 +11,7 @@ import tempfile
 import unittest
 from pathlib import Path
 
-from support import (CLIENT_EXTENSIONS, SERVER_EXTENSIONS, Server, client, curl, gen_certs,
+from support import (CLIENT_EXTENSIONS, Server, client, curl, gen_certs,
                      openssl_sign, s_client)
 
 SUBJECT = "CN=localhost,OU=Your Unit,O=Your Organization,L=Mountain View,ST=California,C=US"
@@ -87,6 +87,11 @@ class MutualTLSTest(unittest.TestCase):
         self.assertTrue(out.startswith("HTTP/1.1 200 OK\n"), out)
         self.assertIn("Content-Length: 14\n", out)
         self.assertTrue(out.endswith("\n\n"), out)
+
+    def test_a_query_string_reaches_the_same_resource(self):
+        start = self.server.mark()
+        self.assertEqual(self.client(url=self.server.url + "?name=reader"), (0, "Hello, world!\n", ""))
+        self.server.wait_for_log(r'"GET /hello\?name=reader HTTP/1\.1" 200', start)
 
     def test_other_paths_are_404_like_go(self):
         status, out, err = self.client(url=self.server.base + "/other")
@@ -228,8 +233,9 @@ class MutualTLSTest(unittest.TestCase):
                                 f"https://wrong.example:{self.server.port}/hello", cwd=self.certs)
         self.assertEqual((status, out), (60, ""))
         self.assertIn("no alternative certificate subject name matches target host name 'wrong.example'", err)
-        # curl checks the name after the handshake and just hangs up: the server sees no error.
         self.assert_serves_good_client()
+        # curl checks the name after the handshake and just hangs up: the server sees no error.
+        self.assertEqual([line for line in self.server.log[start:] if "TLS handshake error" in line], [])
 
     @unittest.skipUnless(sys.platform.startswith("linux"), "needs 127.0.0.2 on the loopback interface")
     def test_wrong_host_name_is_refused_by_the_client(self):

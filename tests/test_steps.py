@@ -6,7 +6,7 @@ import tempfile
 import unittest
 from pathlib import Path
 
-from support import (CLIENT_EXTENSIONS, ROOT, SERVER_EXTENSIONS, STEPS, Server, check, client, curl, gen_certs,
+from support import (CLIENT_EXTENSIONS, SERVER_EXTENSIONS, STEPS, Server, check, client, curl, gen_certs,
                      openssl_sign, run)
 
 STEP1, STEP2, STEP3 = STEPS / "1-http", STEPS / "2-https", STEPS / "3-trust-the-server"

@@ -35,7 +35,7 @@ def fetch(url, context):
     connection = http.client.HTTPSConnection(parts.hostname, parts.port or 443,
                                              context=context, timeout=TIMEOUT)
     try:
-        connection.request("GET", parts.path or "/")
+        connection.request("GET", (parts.path or "/") + (f"?{parts.query}" if parts.query else ""))
         response = connection.getresponse()
         return response.status, response.reason, response.read()
     finally:

@@ -57,7 +57,7 @@ class HelloHandler(http.server.BaseHTTPRequestHandler):
     wbufsize = 64 * 1024
 
     def do_GET(self):
-        if self.path == "/hello":
+        if self.path.split("?", 1)[0] == "/hello":  # as in Go, the query does not change the route
             self.reply(200, b"Hello, world!\n")
         else:
             self.reply(404, b"404 page not found\n")
