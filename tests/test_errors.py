@@ -3,6 +3,7 @@ the fix, and a non-zero exit; never a traceback."""
 
 import signal
 import socket
+import subprocess
 import sys
 import tempfile
 import unittest
@@ -115,6 +116,20 @@ class ClientErrorTest(ErrorTest):
             self.assertOneLine(client(f"https://127.0.0.1:{port}/hello", cwd=self.certs),
                                f"client.py: 127.0.0.1:{port} did not answer within 10 seconds; "
                                "is it the right server?")
+
+    def test_ctrl_c_while_waiting_stops_quietly(self):
+        with socket.socket() as silent:
+            silent.bind(("127.0.0.1", 0))
+            silent.listen()
+            waiting = subprocess.Popen([sys.executable, ROOT / "client.py",
+                                        f"https://127.0.0.1:{silent.getsockname()[1]}/hello"],
+                                       cwd=self.certs, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            silent.settimeout(60)
+            connection, _ = silent.accept()  # the client is now waiting for a handshake that never comes
+            waiting.send_signal(signal.SIGINT)
+            out, err = waiting.communicate(timeout=60)
+            connection.close()
+        self.assertEqual((waiting.returncode, out, err), (130, "", ""))
 
     def test_missing_files(self):
         for option in ("--ca", "--cert", "--key"):

@@ -202,8 +202,9 @@ def main(argv=None):
     # `kill` (SIGTERM) stops the server as cleanly as Ctrl-C does.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     url = f"https://{format_address((args.host, server.server_address[1]))}/hello"
-    print(f"server.py: serving {url} (Ctrl-C stops)", flush=True)
     try:
+        # Inside the try: a Ctrl-C that comes right after this line still ends quietly.
+        print(f"server.py: serving {url} (Ctrl-C stops)", flush=True)
         server.serve_forever()
     except KeyboardInterrupt:
         pass
