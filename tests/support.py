@@ -139,6 +139,17 @@ class Server:
                 self.changed.wait(0.1)
         raise AssertionError(f"no log line matches {pattern!r}; the log: {self.log}")
 
+    def wait_for_lines(self, pattern, count, start=0):
+        """Wait until count log lines from index start on match pattern; return their matches."""
+        regex = re.compile(pattern)
+        with self.changed:
+            for _ in range(HANG_LIMIT * 10):
+                matches = [m for m in map(regex.search, self.log[start:]) if m]
+                if len(matches) >= count:
+                    return matches
+                self.changed.wait(0.1)
+        raise AssertionError(f"fewer than {count} log lines match {pattern!r}; the log: {self.log}")
+
     def mark(self):
         """An index into the log, for wait_for_log(..., start=mark)."""
         with self.changed:

@@ -114,11 +114,8 @@ class MutualTLSTest(unittest.TestCase):
         finally:
             connection.close()
         self.assertEqual(len(ports), 1)
-        port = ports.pop()
-        for _ in range(3):
-            match = self.server.wait_for_log(r'127\.0\.0\.1:(\d+) "GET /hello HTTP/1\.1" 200', start)
-            self.assertEqual(int(match.group(1)), port)
-            start = self.server.log.index(match.string) + 1
+        matches = self.server.wait_for_lines(r'127\.0\.0\.1:(\d+) "GET /hello HTTP/1\.1" 200', 3, start)
+        self.assertEqual([int(match.group(1)) for match in matches], [ports.pop()] * 3)
 
     def test_control_characters_from_the_client_are_escaped_in_the_log(self):
         context = ssl.create_default_context(cafile=str(self.certs / "cert.pem"))
