@@ -18,9 +18,11 @@ ROOT = Path(__file__).resolve().parent.parent
 STEPS = ROOT / "steps"
 HANG_LIMIT = 60  # seconds; only a hang takes this long
 
-# The peers must not see a proxy or a CA bundle from the environment.
+# The peers must not see a proxy or a CA bundle from the environment, and a `make` run by a test
+# must not inherit the variables of the `make test` around it (such as PYTHON=...).
 CLEAN_ENV = {k: v for k, v in os.environ.items()
-             if not k.lower().endswith("_proxy") and k not in ("CURL_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR")}
+             if not k.lower().endswith("_proxy")
+             and k not in ("CURL_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR", "MAKEFLAGS", "MFLAGS", "MAKELEVEL", "PYTHON")}
 
 
 def run(args, cwd=None, input=None):
