@@ -86,8 +86,14 @@ class ServerStartupErrorTest(ErrorTest):
     def test_unknown_host(self):
         status, out, err = server("--host", "no-such-host.invalid", cwd=self.certs)
         self.assertEqual((status, out), (1, ""))
-        self.assertRegex(err, r"^server\.py: cannot listen on no-such-host\.invalid:0: .+; "
-                              r"stop whatever uses it or pick another --port\n$")
+        self.assertRegex(err, r"^server\.py: cannot listen on no-such-host\.invalid: .+; check --host\n$")
+
+    def test_port_out_of_range(self):
+        status, out, err = server("--port", "70000", cwd=self.certs)
+        self.assertEqual((status, out), (2, ""))
+        self.assertEqual(err.splitlines()[-1],
+                         "server.py: error: argument --port: 70000 is not a port number (0 to 65535)")
+        self.assertNotIn("Traceback", err)
 
     def test_ctrl_c_stops_cleanly(self):
         with Server(self.certs) as running:

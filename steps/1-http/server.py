@@ -82,10 +82,18 @@ class HelloServer(http.server.ThreadingHTTPServer):
         log(f"connection from {format_address(client_address)} failed: {sys.exc_info()[1]!r}")
 
 
+def port_number(text):
+    """The type of --port: a whole number from 0 to 65535."""
+    port = int(text)
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text} is not a port number (0 to 65535)")
+    return port
+
+
 def parse_args(argv):
     parser = argparse.ArgumentParser(description="HTTP server.")
     parser.add_argument("--host", default="localhost", help="address to listen on (default: localhost)")
-    parser.add_argument("--port", type=int, default=8080, help="port to listen on, 0 for any free one (default: 8080)")
+    parser.add_argument("--port", type=port_number, default=8080, help="port to listen on, 0 for any free one (default: 8080)")
     return parser.parse_args(argv)
 
 
@@ -93,6 +101,8 @@ def main(argv=None):
     args = parse_args(argv)
     try:
         server = HelloServer((args.host, args.port))
+    except socket.gaierror as error:
+        sys.exit(f"server.py: cannot listen on {args.host}: {error.strerror}; check --host")
     except OSError as error:
         sys.exit(f"server.py: cannot listen on {format_address((args.host, args.port))}: "
                  f"{error.strerror}; stop whatever uses it or pick another --port")

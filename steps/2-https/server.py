@@ -165,10 +165,18 @@ def handshake_reason(error):
     return str(error)
 
 
+def port_number(text):
+    """The type of --port: a whole number from 0 to 65535."""
+    port = int(text)
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text} is not a port number (0 to 65535)")
+    return port
+
+
 def parse_args(argv):
     parser = argparse.ArgumentParser(description="HTTPS server.")
     parser.add_argument("--host", default="localhost", help="address to listen on (default: localhost)")
-    parser.add_argument("--port", type=int, default=8443, help="port to listen on, 0 for any free one (default: 8443)")
+    parser.add_argument("--port", type=port_number, default=8443, help="port to listen on, 0 for any free one (default: 8443)")
     parser.add_argument("--cert", default="cert.pem", help="server certificate (default: cert.pem)")
     parser.add_argument("--key", default="key.pem", help="private key of --cert (default: key.pem)")
     return parser.parse_args(argv)
@@ -196,6 +204,8 @@ def main(argv=None):
     context = load_context(args)
     try:
         server = HelloServer((args.host, args.port), context)
+    except socket.gaierror as error:
+        sys.exit(f"server.py: cannot listen on {args.host}: {error.strerror}; check --host")
     except OSError as error:
         sys.exit(f"server.py: cannot listen on {format_address((args.host, args.port))}: "
                  f"{error.strerror}; stop whatever uses it or pick another --port")
