@@ -45,8 +45,8 @@ case $name in
     fail "client name '$name' is not allowed; use letters, digits, '.', '_' and '-', and not ca or server" ;;
 esac
 
-mkdir -p "$dir"
-cd "$dir"
+mkdir -p "$dir" 2>/dev/null && cd "$dir" 2>/dev/null ||
+  fail "cannot use the folder $dir; pass a folder you can write to"
 
 # Every file is made in a private scratch folder and moved into place at the
 # end, so a failure half way leaves nothing behind. Keys are never readable

@@ -78,6 +78,12 @@ class GenCertsTest(unittest.TestCase):
         self.assertNotEqual((self.top / "cert.pem").read_bytes(), before[0])
         self.assertNotEqual((self.top / "key.pem").read_bytes(), before[1])
 
+    def test_folder_that_cannot_be_used(self):
+        (self.top / "a-file").write_text("")
+        self.assertEqual(run(["bash", SCRIPT, self.top / "a-file"]),
+                         (1, "", f"gen_certs.sh: cannot use the folder {self.top / 'a-file'}; "
+                                 "pass a folder you can write to\n"))
+
     def test_half_a_pair_is_an_error(self):
         gen_certs(self.top)
         (self.top / "key.pem").unlink()
