@@ -22,6 +22,7 @@ import ast
 import difflib
 import re
 import shutil
+import socket
 import sys
 import tempfile
 from pathlib import Path
@@ -68,6 +69,7 @@ def diff(old, new):
 def transcripts():
     """Run every command the README shows; return {name: its transcript}."""
     shown = {}
+    default_ports = {}  # port a test server got -> the port the README shows for it
     with tempfile.TemporaryDirectory(prefix="mtls-readme-") as scratch:
         top = Path(scratch)
         for name in ("Makefile", "gen_certs.sh", "server.py", "client.py"):
@@ -82,7 +84,7 @@ def transcripts():
 
         # Step 1: plain HTTP.
         with Server(top, script=top / "steps/1-http/server.py") as server:
-            DEFAULT_PORTS[server.port] = 8080
+            default_ports[server.port] = 8080
             shown["step1-client"] = shell("python3 steps/1-http/client.py",
                                           client(server.url, cwd=top, script=top / "steps/1-http/client.py"))
             server.wait_for_log(r'"GET /hello HTTP/1.1" 200')
@@ -90,7 +92,7 @@ def transcripts():
 
         # Step 2: HTTPS; the client does not trust the certificate yet.
         with Server(top, script=top / "steps/2-https/server.py") as server:
-            DEFAULT_PORTS[server.port] = 8443
+            default_ports[server.port] = 8443
             shown["step2-client"] = shell("python3 steps/2-https/client.py",
                                           client(server.url, cwd=top, script=top / "steps/2-https/client.py"))
             server.wait_for_log("TLS handshake error")
@@ -101,14 +103,14 @@ def transcripts():
 
         # Step 3: the client trusts cert.pem.
         with Server(top, script=top / "steps/3-trust-the-server/server.py") as server:
-            DEFAULT_PORTS[server.port] = 8443
+            default_ports[server.port] = 8443
             shown["step3-client"] = shell("python3 steps/3-trust-the-server/client.py",
                                           client(server.url, cwd=top, script=top / "steps/3-trust-the-server/client.py"))
             server.wait_for_log(r'"GET /hello HTTP/1.1" 200')
 
         # The final step: mutual TLS.
         with Server(top) as server:
-            DEFAULT_PORTS[server.port] = 8443
+            default_ports[server.port] = 8443
             shown["final-step3-client"] = shell(
                 "python3 steps/3-trust-the-server/client.py",
                 client(server.url, cwd=top, script=top / "steps/3-trust-the-server/client.py"))
@@ -119,7 +121,7 @@ def transcripts():
 
         # Other peers against the final server.
         with Server(top) as server:
-            DEFAULT_PORTS[server.port] = 8443
+            default_ports[server.port] = 8443
             url = "https://localhost:8443/hello"
             shown["curl"] = shell(f"curl --cacert cert.pem --cert cert.pem --key key.pem {url}",
                                   curl("--cacert", "cert.pem", "--cert", "cert.pem", "--key", "key.pem",
@@ -144,7 +146,7 @@ def transcripts():
         check(run(["bash", "-c", ORIGINAL_COMMAND], cwd=original))
         shown["original-cert"] = f"$ {ORIGINAL_COMMAND}\n"  # its output is progress dots
         with Server(original, script=top / "server.py") as server:
-            DEFAULT_PORTS[server.port] = 8443
+            default_ports[server.port] = 8443
             shown["original-client"] = shell("python3 client.py", client(server.url, cwd=original,
                                                                          script=top / "client.py"))
         # Beyond the tutorial: a CA, a server and named clients.
@@ -153,7 +155,7 @@ def transcripts():
                                 run(["bash", "gen_certs.sh", "--client", "bob", "pki"], cwd=top))
         pki_server = ["--ca", "pki/ca.pem", "--cert", "pki/server.pem", "--key", "pki/server-key.pem"]
         with Server(top, *pki_server) as server:
-            DEFAULT_PORTS[server.port] = 8443
+            default_ports[server.port] = 8443
             shown["ca-client"] = shell(
                 "python3 client.py --ca pki/ca.pem --cert pki/client.pem --key pki/client-key.pem",
                 client(server.url, "--ca", "pki/ca.pem", "--cert", "pki/client.pem", "--key", "pki/client-key.pem",
@@ -161,7 +163,7 @@ def transcripts():
             server.wait_for_log('"GET /hello HTTP/1.1" 200')
         shown["ca-server"] = server_transcript("python3 server.py " + " ".join(pki_server), server)
         with Server(top, *pki_server, "--allow", "client") as server:
-            DEFAULT_PORTS[server.port] = 8443
+            default_ports[server.port] = 8443
             shown["allow-bob"] = shell(
                 "python3 client.py --ca pki/ca.pem --cert pki/bob.pem --key pki/bob-key.pem",
                 client(server.url, "--ca", "pki/ca.pem", "--cert", "pki/bob.pem", "--key", "pki/bob-key.pem",
@@ -177,13 +179,11 @@ def transcripts():
 
     # Show each server on the port a reader's server would have: the default one.
     for name, text in shown.items():
-        for port, default in DEFAULT_PORTS.items():
+        for port, default in default_ports.items():
             text = text.replace(f":{port}/", f":{default}/").replace(f":{port};", f":{default};")
         shown[name] = text.replace(scratch, "")
     return shown
 
-
-DEFAULT_PORTS = {}  # port a test server got -> the port the README shows
 
 
 ORIGINAL_COMMAND = ('openssl req -newkey rsa:2048 -new -nodes -x509 -days 3650 -out cert.pem -keyout key.pem '
@@ -212,7 +212,6 @@ def troubleshooting_messages(readme):
 
 def troubleshooting_lines():
     """Provoke every mistake the table covers; return all the lines printed about them."""
-    import socket
     lines = []
 
     def keep(result):
