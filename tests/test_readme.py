@@ -29,6 +29,14 @@ class ReadmeTest(unittest.TestCase):
                      "steps/2-https/client.py", "steps/3-trust-the-server/client.py", "server.py", "client.py"):
             self.assertIn(path, shown)
 
+    def test_every_link_within_the_readme_has_its_heading(self):
+        headings = re.findall(r"(?m)^#+ (.+)$", re.sub(r"(?ms)^```.*?^```", "", self.text))
+        # GitHub's anchors: lower case, punctuation dropped except - and _, spaces as hyphens.
+        anchors = {re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-") for heading in headings}
+        links = re.findall(r"\]\(#([^)]+)\)", self.text)
+        self.assertGreater(len(links), 10)
+        self.assertEqual(sorted(set(links) - anchors), [])
+
     def test_troubleshooting_quotes_real_messages(self):
         messages = readme.troubleshooting_messages(self.text)
         self.assertGreaterEqual(len(messages), 15)
