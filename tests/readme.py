@@ -69,7 +69,13 @@ def diff(old, new):
 def transcripts():
     """Run every command the README shows; return {name: its transcript}."""
     shown = {}
-    default_ports = {}  # port a test server got -> the port the README shows for it
+    started = []
+
+    def serve(cwd, *args, **options):
+        """A Server, remembered so that its port can be shown as the default one."""
+        started.append(Server(cwd, *args, **options))
+        return started[-1]
+
     with tempfile.TemporaryDirectory(prefix="mtls-readme-") as scratch:
         top = Path(scratch)
         for name in ("Makefile", "gen_certs.sh", "server.py", "client.py"):
@@ -83,16 +89,14 @@ def transcripts():
         shown["certs"] = "$ make certs\n" + check(run(["make", "--no-print-directory", "certs"], cwd=top))
 
         # Step 1: plain HTTP.
-        with Server(top, script=top / "steps/1-http/server.py") as server:
-            default_ports[server.port] = 8080
+        with serve(top, script=top / "steps/1-http/server.py") as server:
             shown["step1-client"] = shell("python3 steps/1-http/client.py",
                                           client(server.url, cwd=top, script=top / "steps/1-http/client.py"))
             server.wait_for_log(r'"GET /hello HTTP/1.1" 200')
         shown["step1-server"] = server_transcript("python3 steps/1-http/server.py", server)
 
         # Step 2: HTTPS; the client does not trust the certificate yet.
-        with Server(top, script=top / "steps/2-https/server.py") as server:
-            default_ports[server.port] = 8443
+        with serve(top, script=top / "steps/2-https/server.py") as server:
             shown["step2-client"] = shell("python3 steps/2-https/client.py",
                                           client(server.url, cwd=top, script=top / "steps/2-https/client.py"))
             server.wait_for_log("TLS handshake error")
@@ -102,15 +106,13 @@ def transcripts():
         shown["step2-server"] = server_transcript("python3 steps/2-https/server.py", server)
 
         # Step 3: the client trusts cert.pem.
-        with Server(top, script=top / "steps/3-trust-the-server/server.py") as server:
-            default_ports[server.port] = 8443
+        with serve(top, script=top / "steps/3-trust-the-server/server.py") as server:
             shown["step3-client"] = shell("python3 steps/3-trust-the-server/client.py",
                                           client(server.url, cwd=top, script=top / "steps/3-trust-the-server/client.py"))
             server.wait_for_log(r'"GET /hello HTTP/1.1" 200')
 
         # The final step: mutual TLS.
-        with Server(top) as server:
-            default_ports[server.port] = 8443
+        with serve(top) as server:
             shown["final-step3-client"] = shell(
                 "python3 steps/3-trust-the-server/client.py",
                 client(server.url, cwd=top, script=top / "steps/3-trust-the-server/client.py"))
@@ -120,8 +122,7 @@ def transcripts():
         shown["final-server"] = server_transcript("python3 server.py", server)
 
         # Other peers against the final server.
-        with Server(top) as server:
-            default_ports[server.port] = 8443
+        with serve(top) as server:
             url = "https://localhost:8443/hello"
             shown["curl"] = shell(f"curl --cacert cert.pem --cert cert.pem --key key.pem {url}",
                                   curl("--cacert", "cert.pem", "--cert", "cert.pem", "--key", "key.pem",
@@ -145,8 +146,7 @@ def transcripts():
         original.mkdir()
         check(run(["bash", "-c", ORIGINAL_COMMAND], cwd=original))
         shown["original-cert"] = f"$ {ORIGINAL_COMMAND}\n"  # its output is progress dots
-        with Server(original, script=top / "server.py") as server:
-            default_ports[server.port] = 8443
+        with serve(original, script=top / "server.py") as server:
             shown["original-client"] = shell("python3 client.py", client(server.url, cwd=original,
                                                                          script=top / "client.py"))
         # Beyond the tutorial: a CA, a server and named clients.
@@ -154,16 +154,14 @@ def transcripts():
         shown["ca-bob"] = shell("./gen_certs.sh --client bob pki",
                                 run(["bash", "gen_certs.sh", "--client", "bob", "pki"], cwd=top))
         pki_server = ["--ca", "pki/ca.pem", "--cert", "pki/server.pem", "--key", "pki/server-key.pem"]
-        with Server(top, *pki_server) as server:
-            default_ports[server.port] = 8443
+        with serve(top, *pki_server) as server:
             shown["ca-client"] = shell(
                 "python3 client.py --ca pki/ca.pem --cert pki/client.pem --key pki/client-key.pem",
                 client(server.url, "--ca", "pki/ca.pem", "--cert", "pki/client.pem", "--key", "pki/client-key.pem",
                        cwd=top))
             server.wait_for_log('"GET /hello HTTP/1.1" 200')
         shown["ca-server"] = server_transcript("python3 server.py " + " ".join(pki_server), server)
-        with Server(top, *pki_server, "--allow", "client") as server:
-            default_ports[server.port] = 8443
+        with serve(top, *pki_server, "--allow", "client") as server:
             shown["allow-bob"] = shell(
                 "python3 client.py --ca pki/ca.pem --cert pki/bob.pem --key pki/bob-key.pem",
                 client(server.url, "--ca", "pki/ca.pem", "--cert", "pki/bob.pem", "--key", "pki/bob-key.pem",
@@ -178,6 +176,7 @@ def transcripts():
                                                   server)
 
     # Show each server on the port a reader's server would have: the default one.
+    default_ports = {server.port: 8080 if server.url.startswith("http:") else 8443 for server in started}
     for name, text in shown.items():
         for port, default in default_ports.items():
             text = text.replace(f":{port}/", f":{default}/").replace(f":{port};", f":{default};")
