@@ -166,9 +166,9 @@ case $mode in
     bundle "$name" . ;;
 esac
 
-# Certificates are public; keys and bundles stay private (mode 600).
+# Certificates are public; keys and bundles keep the 600 that umask gave them.
 for f in $files; do
-  case $f in *.pem) case $f in *-key.pem | key.pem) ;; *) chmod 644 "$scratch/$f" ;; esac ;; esac
+  case $f in key.pem | *-key.pem | *.p12) ;; *) chmod 644 "$scratch/$f" ;; esac
   mv -f "$scratch/$f" "$f"
 done
 echo "gen_certs.sh: wrote$(printf ' %s' $files) in $dir"
