@@ -52,6 +52,9 @@ def explain(error, url):
     parts = urllib.parse.urlsplit(url)
     where = parts.netloc
     if isinstance(error, ssl.SSLCertVerificationError):
+        if error.verify_code in (9, 10):  # X509_V_ERR_CERT_NOT_YET_VALID, X509_V_ERR_CERT_HAS_EXPIRED
+            return (f"the server's certificate is out of date ({error.verify_message}); "
+                    "the server needs a new one, or this machine's clock is wrong")
         if error.verify_code in (62, 64):  # X509_V_ERR_HOSTNAME_MISMATCH, X509_V_ERR_IP_ADDRESS_MISMATCH
             return (f"the server's certificate is not valid for {parts.hostname} "
                     f"({error.verify_message}); use a host name that the certificate lists")

@@ -28,7 +28,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from support import (CLIENT_EXTENSIONS, ROOT, STEPS, Server, check, client, curl, free_port, gen_certs,  # noqa: E402
+from support import (CLIENT_EXTENSIONS, ROOT, SERVER_EXTENSIONS, STEPS, Server, check, client, curl, free_port, gen_certs,  # noqa: E402
                      openssl_sign, run, s_client)
 
 README = ROOT / "README.md"
@@ -237,6 +237,10 @@ def troubleshooting_lines():
         check(run(["bash", "-c", ORIGINAL_COMMAND], cwd=original))
         with Server(original) as server:
             keep(client(server.url, cwd=original))
+        stale = openssl_sign(top, "stale", certs / "cert.pem", certs / "key.pem", SERVER_EXTENSIONS,
+                             start="20200101000000Z", end="20200201000000Z")
+        with Server(certs, "--cert", stale[0], "--key", stale[1]) as server:
+            keep(client(server.url, cwd=certs))
         with Server(certs) as server:
             stalled = socket.create_connection(("localhost", server.port))
             keep(client(server.url, "--ca", other / "cert.pem", cwd=certs))

@@ -11,7 +11,7 @@ import tempfile
 import unittest
 from pathlib import Path
 
-from support import (CLIENT_EXTENSIONS, Server, client, curl, gen_certs,
+from support import (CLIENT_EXTENSIONS, SERVER_EXTENSIONS, Server, client, curl, gen_certs,
                      openssl_sign, s_client)
 
 SUBJECT = "CN=localhost,OU=Your Unit,O=Your Organization,L=Mountain View,ST=California,C=US"
@@ -212,6 +212,16 @@ class MutualTLSTest(unittest.TestCase):
         self.assertEqual(err, "client.py: the server's certificate is not trusted (self-signed certificate); "
                               "pass the CA that signed it with --ca\n")
         self.assert_handshake_error("tlsv1 alert unknown ca", start)
+        self.assert_serves_good_client()
+
+    def test_expired_server_certificate_is_refused_by_the_client(self):
+        cert, key = openssl_sign(self.folder.name, "expired-server", self.certs / "cert.pem", self.certs / "key.pem",
+                                 SERVER_EXTENSIONS, start="20200101000000Z", end="20200201000000Z")
+        with Server(self.certs, "--cert", cert, "--key", key) as stale:
+            self.assertEqual(client(stale.url, cwd=self.certs),
+                             (1, "", "client.py: the server's certificate is out of date (certificate has expired); "
+                                     "the server needs a new one, or this machine's clock is wrong\n"))
+            stale.wait_for_log(HANDSHAKE_LOG % "sslv3 alert certificate expired")
         self.assert_serves_good_client()
 
     def test_untrusted_server_certificate_is_refused_by_curl(self):
