@@ -72,6 +72,8 @@ def explain(error, url):
     if isinstance(error, (ConnectionResetError, http.client.RemoteDisconnected, BrokenPipeError)):
         return (f"{where} closed the connection ({error}); "
                 "it may have refused our client certificate, see the server's log")
+    if isinstance(error, socket.gaierror):
+        return f"cannot find the host {parts.hostname} ({error.strerror}); check the URL"
     if isinstance(error, ConnectionRefusedError):
         return f"nothing is listening on {where}; start the server first (make server)"
     if isinstance(error, socket.timeout):

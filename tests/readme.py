@@ -28,8 +28,8 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from support import (CLIENT_EXTENSIONS, ROOT, SERVER_EXTENSIONS, STEPS, Server, check, client, curl, free_port, gen_certs,  # noqa: E402
-                     openssl_sign, run, s_client)
+from support import (CLIENT_EXTENSIONS, ROOT, SERVER_EXTENSIONS, STEPS, Server, check, client,  # noqa: E402
+                     curl, free_port, gen_certs, openssl_sign, run, s_client)
 
 README = ROOT / "README.md"
 MARKER = re.compile(r"<!-- check: (\w+) ([^>]*?) -->\n```(\w*)\n(.*?)^```\n", re.S | re.M)

@@ -113,6 +113,11 @@ class ClientErrorTest(ErrorTest):
         self.assertOneLine(client(f"https://localhost:{port}/hello", cwd=self.certs),
                            f"client.py: nothing is listening on localhost:{port}; start the server first (make server)")
 
+    def test_host_that_does_not_exist(self):
+        status, out, err = client("https://no-such-host.invalid/hello", cwd=self.certs)
+        self.assertEqual((status, out), (1, ""))
+        self.assertRegex(err, r"^client\.py: cannot find the host no-such-host\.invalid \(.+\); check the URL\n$")
+
     def test_server_that_never_answers(self):
         # Accepts TCP connections (the kernel does it for a listening socket) but never speaks TLS.
         with socket.socket() as silent:

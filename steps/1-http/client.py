@@ -31,6 +31,8 @@ def explain(error, url):
     """One line saying what went wrong and what to try, for each failure a reader can meet."""
     parts = urllib.parse.urlsplit(url)
     where = parts.netloc
+    if isinstance(error, socket.gaierror):
+        return f"cannot find the host {parts.hostname} ({error.strerror}); check the URL"
     if isinstance(error, ConnectionRefusedError):
         return f"nothing is listening on {where}; start the server first (make server)"
     if isinstance(error, socket.timeout):

@@ -55,6 +55,8 @@ def explain(error, url):
                     f"({error.verify_message}); use a host name that the certificate lists")
         return (f"the server's certificate is not trusted ({error.verify_message}); "
                 "this client trusts only the system's CAs")
+    if isinstance(error, socket.gaierror):
+        return f"cannot find the host {parts.hostname} ({error.strerror}); check the URL"
     if isinstance(error, ConnectionRefusedError):
         return f"nothing is listening on {where}; start the server first (make server)"
     if isinstance(error, socket.timeout):
