@@ -1,0 +1,24 @@
+#!/usr/bin/env python3
+"""Mutual TLS with requests: fetch URL (https://localhost:8443/hello) and print the body.
+
+From the top folder, after `make certs` and with `make server` running (pip install requests):
+
+    python3 clients/with_requests.py [URL]
+"""
+
+import sys
+
+import requests
+
+url = sys.argv[1] if len(sys.argv) > 1 else "https://localhost:8443/hello"
+try:
+    response = requests.get(
+        url,
+        # Trust only the tutorial's CA. Pass verify= on each call: REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE override Session.verify.
+        verify="cert.pem",
+        cert=("cert.pem", "key.pem"),  # our certificate and its key, presented when the server asks
+        timeout=10)
+    response.raise_for_status()
+except requests.RequestException as error:
+    sys.exit(f"with_requests.py: {error}")
+print(response.text, end="")
