@@ -1,24 +1,21 @@
-# The tutorial's commands. `make demo` runs the whole thing once; `make test` checks it.
+# The tutorial's commands. `make demo` runs the whole thing once; `make test` checks it; `make help` lists them.
+# Each target's `## ` comment is its line in `make help`.
 PYTHON ?= python3
 PORT ?= 8443
 
-.PHONY: certs server client demo test bench clean
+.PHONY: certs server client demo test bench clean help
 
-# cert.pem and key.pem in this folder; existing ones are kept.
-certs:
+certs: ## write cert.pem and key.pem in this folder (existing ones are kept)
 	@./gen_certs.sh
 
-# The final server, in the foreground; Ctrl-C stops it.
-server: certs
+server: certs ## run the final server on port 8443 (PORT=...) in the foreground; Ctrl-C stops it
 	$(PYTHON) server.py --port $(PORT)
 
-# The final client, against `make server` in another terminal.
-client: certs
+client: certs ## run the final client against `make server` in another terminal
 	$(PYTHON) client.py https://localhost:$(PORT)/hello
 
-# Start the server on a free port, run the client against it, stop the server,
-# and show the server's log only if something failed.
-demo: certs
+# The server's log is shown only if something failed.
+demo: certs ## start the server on a free port, run the client against it, stop the server
 	@log=$$(mktemp); \
 	$(PYTHON) server.py --port 0 >"$$log" 2>&1 & server=$$!; \
 	trap 'kill $$server 2>/dev/null; wait $$server 2>/dev/null; rm -f "$$log"' EXIT; \
@@ -31,12 +28,14 @@ demo: certs
 	echo "$$ $(PYTHON) client.py $$url"; \
 	$(PYTHON) client.py "$$url" || { echo "server log:" >&2; cat "$$log" >&2; exit 1; }
 
-test:
+test: ## run the whole test suite
 	$(PYTHON) tests/run.py
 
-# server.py under load beside openssl s_server and the plain handler; about 30 s.
-bench:
+bench: ## load server.py beside openssl s_server and the plain handler (about 30 s)
 	@$(PYTHON) bench/bench.py
 
-clean:
+clean: ## remove the certificates, keys and .p12 files that gen_certs.sh made here
 	rm -f cert.pem key.pem ca.pem ca-key.pem server.pem server-key.pem client.pem client-key.pem *.p12
+
+help: ## list these targets
+	@awk -F ':.*## ' '/^[a-z][a-z-]*:.*## / { printf "make %-6s  %s\n", $$1, $$2 }' $(firstword $(MAKEFILE_LIST))
