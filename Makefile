@@ -34,8 +34,10 @@ test: ## run the whole test suite
 bench: ## load server.py beside openssl s_server and the plain handler (about 30 s)
 	@$(PYTHON) bench/bench.py
 
-clean: ## remove the certificates, keys and .p12 files that gen_certs.sh made here
+clean: ## remove what the tutorial makes: certificates, keys, .p12 files, pki/, original/, __pycache__/
 	rm -f cert.pem key.pem ca.pem ca-key.pem server.pem server-key.pem client.pem client-key.pem *.p12
+	rm -rf pki original
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
 help: ## list these targets
 	@awk -F ':.*## ' '/^[a-z][a-z-]*:.*## / { printf "make %-6s  %s\n", $$1, $$2 }' $(firstword $(MAKEFILE_LIST))
