@@ -12,12 +12,10 @@ import requests
 
 url = sys.argv[1] if len(sys.argv) > 1 else "https://localhost:8443/hello"
 try:
-    response = requests.get(
-        url,
-        # Trust only the tutorial's CA. Pass verify= on each call: REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE override Session.verify.
-        verify="cert.pem",
-        cert=("cert.pem", "key.pem"),  # our certificate and its key, presented when the server asks
-        timeout=10)
+    # verify= per call: REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE override Session.verify (unless trust_env = False).
+    response = requests.get(url, timeout=10,
+                            verify="cert.pem",  # trust only the tutorial's CA
+                            cert=("cert.pem", "key.pem"))  # our certificate and its key, sent when the server asks
     response.raise_for_status()
 except requests.RequestException as error:
     sys.exit(f"with_requests.py: {error}")
