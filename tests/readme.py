@@ -7,12 +7,16 @@ A block in README.md is tied to its source by the comment just above it:
     <!-- check: region server.py NAME -->        one function or class (for gen_certs.sh:
                                                  a shell function, or a [section] of its config)
     <!-- check: diff OLD NEW -->                 `diff -u OLD NEW`, as difflib makes it
+    <!-- check: lines FILE -->                   lines of FILE in order, a line "..." standing for any
+                                                 lines left out (compared without indentation)
     <!-- check: output NAME -->                  what the commands of transcript NAME print
     <!-- check: bench make -->                   a recorded `make bench`: its lines must have the
                                                  shape bench.py prints today (numbers vary run to run)
 
     python3 tests/readme.py           # check; exit 1 and show the first difference if stale
     python3 tests/readme.py --write   # rewrite every tied block from the files and real runs
+
+README.md and every page in docs/ are checked the same way.
 
 Outputs are compared after masking what changes from run to run: times, ports
 the system picked, and version numbers inside error messages.
@@ -32,6 +36,7 @@ from support import (CLIENT_EXTENSIONS, ROOT, SERVER_EXTENSIONS, STEPS, Server, 
                      curl, free_port, gen_certs, openssl_sign, run, s_client)
 
 README = ROOT / "README.md"
+PAGES = [README, *sorted((ROOT / "docs").glob("*.md"))]
 MARKER = re.compile(r"<!-- check: (\w+) ([^>]*?) -->\n```(\w*)\n(.*?)^```\n", re.S | re.M)
 
 
@@ -58,6 +63,28 @@ def region(path, name):
     raise LookupError(f"no {name} in {path}")
 
 
+def excerpt(path, shown):
+    """shown if its pieces (split at "..." lines) stand in path in that order, else what the file has there."""
+    file_lines = [line.strip() for line in (ROOT / path).read_text().splitlines()]
+    pieces, piece = [], []
+    for line in shown.splitlines():
+        if line.strip() == "...":
+            pieces.append(piece)
+            piece = []
+        else:
+            piece.append(line.strip())
+    pieces.append(piece)
+    position = 0
+    for piece in pieces:
+        for start in range(position, len(file_lines) - len(piece) + 1):
+            if file_lines[start:start + len(piece)] == piece:
+                position = start + len(piece)
+                break
+        else:
+            return f"(not in {path} in this order:)\n" + "\n".join(piece) + "\n"
+    return shown
+
+
 def diff(old, new):
     a = (ROOT / old).read_text().splitlines(keepends=True)
     b = (ROOT / new).read_text().splitlines(keepends=True)
@@ -76,6 +103,15 @@ def transcripts():
         started.append(Server(cwd, *args, **options))
         return started[-1]
 
+    def step(number):
+        return next(top.glob(f"steps/{number}-*"))
+
+    def run_step(number, name, server, cwd=None, shown_as=None):
+        """A step's program run as the README shows it, on the port of the server started for it."""
+        path = step(number) / f"{name}.py"
+        result = client("--port", server.port, cwd=cwd or top, script=path)
+        return shell(f"python3 {shown_as or path.relative_to(top)}", result)
+
     with tempfile.TemporaryDirectory(prefix="mtls-readme-") as scratch:
         top = Path(scratch)
         for name in ("Makefile", "gen_certs.sh", "server.py", "client.py"):
@@ -86,19 +122,18 @@ def transcripts():
         shown["demo"] = "$ make demo\n" + out + err
         (top / "cert.pem").unlink()
         (top / "key.pem").unlink()
-        shown["certs"] = "$ make certs\n" + check(run(["make", "--no-print-directory", "certs"], cwd=top))
 
         # Step 1: plain HTTP.
-        with serve(top, script=top / "steps/1-http/server.py") as server:
-            shown["step1-client"] = shell("python3 steps/1-http/client.py",
-                                          client(server.url, cwd=top, script=top / "steps/1-http/client.py"))
+        with serve(top, script=step(1) / "server.py", host=None) as server:
+            shown["step1-client"] = run_step(1, "client", server)
             server.wait_for_log(r'"GET /hello HTTP/1.1" 200')
         shown["step1-server"] = server_transcript("python3 steps/1-http/server.py", server)
 
+        shown["certs"] = "$ make certs\n" + check(run(["make", "--no-print-directory", "certs"], cwd=top))
+
         # Step 2: HTTPS; the client does not trust the certificate yet.
-        with serve(top, script=top / "steps/2-https/server.py") as server:
-            shown["step2-client"] = shell("python3 steps/2-https/client.py",
-                                          client(server.url, cwd=top, script=top / "steps/2-https/client.py"))
+        with serve(top, script=step(2) / "server.py", host=None) as server:
+            shown["step2-client"] = run_step(2, "client", server)
             server.wait_for_log("TLS handshake error")
             shown["step2-curl"] = shell("curl --cacert cert.pem https://localhost:8443/hello",
                                         curl("--cacert", "cert.pem", server.url, cwd=top))
@@ -106,22 +141,38 @@ def transcripts():
         shown["step2-server"] = server_transcript("python3 steps/2-https/server.py", server)
 
         # Step 3: the client trusts cert.pem.
-        with serve(top, script=top / "steps/3-trust-the-server/server.py") as server:
-            shown["step3-client"] = shell("python3 steps/3-trust-the-server/client.py",
-                                          client(server.url, cwd=top, script=top / "steps/3-trust-the-server/client.py"))
-            server.wait_for_log(r'"GET /hello HTTP/1.1" 200')
+        with serve(top, script=step(3) / "server.py", host=None) as server:
+            shown["step3-client"] = run_step(3, "client", server)
 
-        # The final step: mutual TLS.
-        with serve(top) as server:
-            shown["final-step3-client"] = shell(
-                "python3 steps/3-trust-the-server/client.py",
-                client(server.url, cwd=top, script=top / "steps/3-trust-the-server/client.py"))
+        # The Go guide's certificate, in a folder of its own.
+        original = top / "original"
+        original.mkdir()
+        check(run(["bash", "-c", ORIGINAL_COMMAND], cwd=original))
+        shown["original-cert"] = f"$ mkdir original && cd original\n$ {ORIGINAL_COMMAND}\n"  # it prints dots
+        with serve(original, script=step(3) / "server.py", host=None) as server:
+            shown["original-client"] = run_step(3, "client", server, cwd=original,
+                                                shown_as="../steps/3-trust-the-server/client.py")
             server.wait_for_log("TLS handshake error")
+        shown["original-server"] = "$ cd original\n" + server_transcript(
+            "python3 ../steps/3-trust-the-server/server.py", server)
+
+        # Step 4: mutual TLS.
+        with serve(top, script=step(4) / "server.py", host=None) as server:
+            shown["step4-client"] = run_step(4, "client", server)
+            server.wait_for_log(r'"GET /hello HTTP/1.1" 200')
+            run_step(3, "client", server)
+            server.wait_for_log("TLS handshake error")
+        shown["step4-server"] = server_transcript("python3 steps/4-mutual-tls/server.py", server)
+
+        # The finished programs.
+        with serve(top) as server:
             shown["final-client"] = shell("python3 client.py", client(server.url, cwd=top))
             server.wait_for_log(r'"GET /hello HTTP/1.1" 200')
+            shown["final-step3-client"] = run_step(3, "client", server)
+            server.wait_for_log("TLS handshake error")
         shown["final-server"] = server_transcript("python3 server.py", server)
 
-        # Other peers against the final server.
+        # Other peers against the finished server.
         with serve(top) as server:
             url = "https://localhost:8443/hello"
             shown["curl"] = shell(f"curl --cacert cert.pem --cert cert.pem --key key.pem {url}",
@@ -135,24 +186,9 @@ def transcripts():
             shown["s_client"] = shell(f"{request} | {s_client} 2>&1",
                                       run(["bash", "-c", f"{request} | {s_client} 2>&1".replace("8443", str(server.port))],
                                           cwd=top))
-            shown["s_client-no-cert"] = shell(
-                f"{request} | openssl s_client -connect localhost:8443 -CAfile cert.pem -quiet 2>&1",
-                run(["bash", "-c", f"{request} | openssl s_client -connect localhost:{server.port} "
-                                   "-CAfile cert.pem -quiet 2>&1"], cwd=top))
-            server.wait_for_log("TLS handshake error")
 
-        # The original's certificate: a Common Name and no subjectAltName.
-        original = top / "original"
-        original.mkdir()
-        check(run(["bash", "-c", ORIGINAL_COMMAND], cwd=original))
-        shown["original-cert"] = f"$ {ORIGINAL_COMMAND}\n"  # its output is progress dots
-        with serve(original, script=top / "server.py") as server:
-            shown["original-client"] = shell("python3 client.py", client(server.url, cwd=original,
-                                                                         script=top / "client.py"))
-        # Beyond the tutorial: a CA, a server and named clients.
+        # Running it for real: a CA, a server and named clients.
         shown["ca-certs"] = shell("./gen_certs.sh --ca pki", run(["bash", "gen_certs.sh", "--ca", "pki"], cwd=top))
-        shown["ca-bob"] = shell("./gen_certs.sh --client bob pki",
-                                run(["bash", "gen_certs.sh", "--client", "bob", "pki"], cwd=top))
         pki_server = ["--ca", "pki/ca.pem", "--cert", "pki/server.pem", "--key", "pki/server-key.pem"]
         with serve(top, *pki_server) as server:
             shown["ca-client"] = shell(
@@ -161,6 +197,8 @@ def transcripts():
                        cwd=top))
             server.wait_for_log('"GET /hello HTTP/1.1" 200')
         shown["ca-server"] = server_transcript("python3 server.py " + " ".join(pki_server), server)
+        shown["ca-bob"] = shell("./gen_certs.sh --client bob pki",
+                                run(["bash", "gen_certs.sh", "--client", "bob", "pki"], cwd=top))
         with serve(top, *pki_server, "--allow", "client") as server:
             shown["allow-bob"] = shell(
                 "python3 client.py --ca pki/ca.pem --cert pki/bob.pem --key pki/bob-key.pem",
@@ -182,7 +220,6 @@ def transcripts():
             text = text.replace(f":{port}/", f":{default}/").replace(f":{port};", f":{default};")
         shown[name] = text.replace(scratch, "")
     return shown
-
 
 
 ORIGINAL_COMMAND = ('openssl req -newkey rsa:2048 -new -nodes -x509 -days 3650 -out cert.pem -keyout key.pem '
@@ -244,7 +281,7 @@ def troubleshooting_lines():
         with Server(certs) as server:
             stalled = socket.create_connection(("localhost", server.port))
             keep(client(server.url, "--ca", other / "cert.pem", cwd=certs))
-            keep(client(server.url, cwd=certs, script=STEPS / "3-trust-the-server/client.py"))
+            keep(client("--port", server.port, cwd=certs, script=STEPS / "3-trust-the-server/client.py"))
             keep(curl("--cacert", "cert.pem", server.url, cwd=certs))
             keep(client(server.url, "--cert", other / "cert.pem", "--key", other / "key.pem", cwd=certs))
             keep(client(server.url, "--cert", expired[0], "--key", expired[1], cwd=certs))
@@ -276,6 +313,7 @@ def unquoted(message, lines):
 
 MASKS = [
     (re.compile(r"\d{4}/\d\d/\d\d \d\d:\d\d:\d\d"), "TIME"),
+    (re.compile(r"\[\d\d/\w{3}/\d{4} \d\d:\d\d:\d\d\]"), "[TIME]"),  # http.server's own log
     (re.compile(r"Date: [^\n]*GMT"), "Date: DATE"),
     (re.compile(r"(localhost|127\.0\.0\.1|\]):\d+"), r"\1:PORT"),
     (re.compile(r"(?m)^[0-9A-F]+:error:"), "error:"),  # OpenSSL 3 starts with a thread id
@@ -292,9 +330,12 @@ def mask(text):
     return text
 
 
+_outputs = None
+
+
 def expected_blocks(readme):
     """Yield (match, the block's text from its source) for every tied block."""
-    outputs = None
+    global _outputs
     for match in MARKER.finditer(readme):
         kind, args = match.group(1), match.group(2).split()
         if kind == "file":
@@ -303,12 +344,14 @@ def expected_blocks(readme):
             yield match, region(*args)
         elif kind == "diff":
             yield match, diff(*args)
+        elif kind == "lines":
+            yield match, excerpt(args[0], match.group(4))
         elif kind == "bench":
             yield match, bench_shape()
         elif kind == "output":
-            if outputs is None:
-                outputs = transcripts()
-            yield match, outputs[args[0]]
+            if _outputs is None:
+                _outputs = transcripts()
+            yield match, _outputs[args[0]]
         else:
             raise ValueError(f"unknown check kind {kind!r}")
 
@@ -353,8 +396,8 @@ def problems(readme):
 def write(readme):
     pieces, last = [], 0
     for match, expected in expected_blocks(readme):
-        if match.group(1) == "bench":
-            continue  # a recorded run: rewrite it by hand from `make bench`
+        if match.group(1) in ("bench", "lines"):
+            continue  # a recorded run (rewrite it by hand from `make bench`), or an excerpt chosen by hand
         pieces.append(readme[last:match.start(4)])
         pieces.append(expected)
         last = match.end(4)
@@ -363,13 +406,15 @@ def write(readme):
 
 
 def main():
-    readme = README.read_text()
-    if sys.argv[1:] == ["--write"]:
-        README.write_text(write(readme))
-        return
-    found = problems(readme)
-    for marker, difference in found:
-        print(f"{marker}\n{difference}")
+    found = []
+    for page in PAGES:
+        text = page.read_text()
+        if sys.argv[1:] == ["--write"]:
+            page.write_text(write(text))
+            continue
+        for marker, difference in problems(text):
+            found.append(marker)
+            print(f"{page.relative_to(ROOT)}: {marker}\n{difference}")
     sys.exit(1 if found else 0)
 
 

@@ -101,14 +101,18 @@ class Server:
     READY = re.compile(r"^server\.py: serving (https?://(\S+):(\d+)/hello) \(Ctrl-C stops\)$")
 
     def __init__(self, cwd, *args, script=ROOT / "server.py", host="localhost"):
+        """host=None: a tutorial step, which takes only --port and listens on localhost."""
         self.cwd, self.args, self.script, self.host = cwd, args, script, host
         self.log = []
         self.changed = threading.Condition()
 
     def __enter__(self):
         self.process = subprocess.Popen(
-            [sys.executable, str(self.script), "--host", self.host, "--port", "0", *map(str, self.args)],
-            cwd=self.cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=CLEAN_ENV)
+            [sys.executable, str(self.script), *(["--host", self.host] if self.host else []), "--port", "0",
+             *map(str, self.args)],
+            cwd=self.cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=CLEAN_ENV,
+            # Ctrl-C (SIGINT) must reach the server even where the suite runs in the background.
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         self.reader = threading.Thread(target=self._read_log, daemon=True)
         self.reader.start()
         ready = self.process.stdout.readline().rstrip("\n")
@@ -157,10 +161,10 @@ class Server:
         with self.changed:
             return len(self.log)
 
-    def stop(self):
-        """SIGTERM, as `kill` sends; return the exit status."""
+    def stop(self, signum=signal.SIGTERM):
+        """SIGTERM, as `kill` sends (or signum, such as SIGINT for Ctrl-C); return the exit status."""
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
+            self.process.send_signal(signum)
         status = self.process.wait(HANG_LIMIT)
         self.reader.join(HANG_LIMIT)
         self.process.stdout.close()

@@ -1,226 +1,54 @@
 #!/usr/bin/env python3
-"""Step 2 of the mutual TLS tutorial: the server speaks HTTPS.
-
-It answers GET /hello with "Hello, world!" over TLS, presenting cert.pem as
-its identity. It does not ask clients for a certificate yet.
-
-Run it in the folder holding cert.pem and key.pem (`make certs` makes them):
-
-    python3 server.py              # serves https://localhost:8443/hello
-    python3 server.py --port 0     # any free port; the line it prints says which
-"""
+"""Steps 2 and 3 of the mutual TLS tutorial: an HTTPS server on https://localhost:8443/hello."""
 
 import argparse
 import http.server
-import signal
-import socket
 import ssl
 import sys
-import time
-
-HANDSHAKE_TIMEOUT = 10  # seconds a new connection has to finish the TLS handshake
-IDLE_TIMEOUT = 30  # seconds a kept-alive connection may wait for its next request
-
-
-# Control characters as \xNN, so that what a client sends cannot forge log lines or drive the terminal.
-CONTROL_CHARACTERS = {code: f"\\x{code:02x}" for code in [*range(0x20), *range(0x7F, 0xA0)]}
-
-
-def log(message):
-    """Write one line to stderr with a timestamp, as Go's log package does."""
-    sys.stderr.write(time.strftime("%Y/%m/%d %H:%M:%S ") + message.translate(CONTROL_CHARACTERS) + "\n")
-
-
-def format_address(address):
-    """Show a socket address as host:port, with brackets around IPv6 hosts."""
-    host, port = address[:2]
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
-def make_server_context(cert, key):
-    """The TLS settings of the server: who we are."""
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    # SSL 3.0, TLS 1.0 and TLS 1.1 have known attacks; refuse clients that offer nothing newer.
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    # Our identity: the certificate we present, and the private key that proves it is ours.
-    context.load_cert_chain(cert, key)
-    return context
 
 
 class HelloHandler(http.server.BaseHTTPRequestHandler):
-    # HTTP/1.1 keeps the connection open for more requests: one connection (and handshake) serves many.
-    protocol_version = "HTTP/1.1"
-    # A connection that sends nothing for this long is closed, freeing its thread.
-    timeout = IDLE_TIMEOUT
-    # Send each response, headers and body, in one piece (one packet; with TLS, one record)
-    # instead of two writes.
-    wbufsize = 64 * 1024
-
     def do_GET(self):
-        if self.path.split("?", 1)[0] == "/hello":  # as in Go, the query does not change the route
+        if self.path == "/hello":
             self.reply(200, b"Hello, world!\n")
         else:
             self.reply(404, b"404 page not found\n")
-
-    do_HEAD = do_GET
 
     def reply(self, status, body):
         self.send_response(status)
         self.send_header("Content-Type", "text/plain; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
-
-    def log_request(self, code="-", size="-"):
-        log(f'{format_address(self.client_address)} "{self.requestline}" {code}')
-
-    def log_message(self, format, *args):
-        log(f"{format_address(self.client_address)} {format % args}")
+        self.wfile.write(body)
 
 
-class HelloServer(http.server.ThreadingHTTPServer):
-    # socketserver's default backlog of 5 makes a burst of clients wait a second and retry.
-    request_queue_size = 128
-
-    def __init__(self, address, context):
-        self.context = context
-        self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
-        super().__init__(address, HelloHandler)
-
+class TLSServer(http.server.ThreadingHTTPServer):
     def finish_request(self, sock, client_address):
-        """Handshake and serve one connection, in that connection's own thread.
-
-        Wrapping the listening socket instead would run every handshake inside
-        accept(), where one client that connects and says nothing stops the
-        whole server.
-        """
-        # Send small responses at once instead of waiting ~40 ms for the peer's delayed ACK.
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        # A client that stalls mid-handshake is dropped, not waited on forever.
-        sock.settimeout(HANDSHAKE_TIMEOUT)
-        connection = self.context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        # The handshake runs here, in the connection's own thread: in accept(), one silent client would stop all.
+        sock.settimeout(10)  # a client that stalls is dropped, not waited on forever
         try:
-            connection.do_handshake()
-        except (ssl.SSLError, OSError) as error:
-            log(f"TLS handshake error from {format_address(client_address)}: {handshake_reason(error)}")
-            hang_up(connection)
+            connection = context.wrap_socket(sock, server_side=True)
+        except OSError as error:  # ssl.SSLError is an OSError too
+            print(f"TLS handshake error from {client_address[0]}:{client_address[1]}: {error}", file=sys.stderr)
             return
-        try:
-            self.RequestHandlerClass(connection, client_address, self)
-        finally:
-            close_tls(connection)
-
-    def handle_error(self, request, client_address):
-        # A connection that breaks mid-request is that client's problem: one line, no traceback.
-        log(f"connection from {format_address(client_address)} failed: {sys.exc_info()[1]!r}")
+        with connection:
+            super().finish_request(connection, client_address)
 
 
-def hang_up(connection):
-    """Close a connection whose handshake failed, without resetting it.
+parser = argparse.ArgumentParser(description=__doc__)
+parser.add_argument("--port", type=int, default=8443, help="0 picks a free port")
+port = parser.parse_args().port
 
-    Under TLS 1.3 a client learns that we refused its certificate only when it
-    reads, after it has sent its request. Closing with that request unread
-    makes the kernel answer with a reset, which can destroy our alert before
-    the client reads it. So we stop sending, read briefly, and then close.
-    """
-    try:
-        connection.shutdown(socket.SHUT_WR)
-        connection.settimeout(1)
-        for _ in range(16):
-            if not connection.recv(65536):
-                break
-    except OSError:
-        pass
-    connection.close()
+context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+context.minimum_version = ssl.TLSVersion.TLSv1_2  # SSL 3.0, TLS 1.0 and 1.1 have known attacks
+try:
+    context.load_cert_chain("cert.pem", "key.pem")  # who we are: our certificate and its private key
+except OSError as error:
+    sys.exit(f"server.py: cannot load cert.pem and key.pem: {error}; make a pair with ./gen_certs.sh --force")
 
-
-def close_tls(connection):
-    """Send TLS's close_notify before closing, without waiting for the client's.
-
-    Without it, a client that reads to the end of the stream cannot tell our
-    goodbye from an attacker cutting the connection, and OpenSSL 3 says so.
-    """
-    try:
-        connection.setblocking(False)
-        connection.unwrap()  # sends close_notify, then finds no answer waiting
-    except (ssl.SSLError, OSError):
-        pass
-    connection.close()
-
-
-def handshake_reason(error):
-    """Say in words why a handshake failed, like Go's "http: TLS handshake error"."""
-    if isinstance(error, (ssl.SSLEOFError, ssl.SSLZeroReturnError, ConnectionError)):
-        return "client closed the connection during the handshake"
-    if isinstance(error, ssl.SSLError) and error.reason:
-        hints = {
-            "HTTP_REQUEST": "client sent plain HTTP to the HTTPS port",
-            "UNSUPPORTED_PROTOCOL": "client offered only TLS versions older than 1.2",
-            "WRONG_VERSION_NUMBER": "client did not speak TLS",
-        }
-        return hints.get(error.reason, error.reason.lower().replace("_", " "))
-    if isinstance(error, socket.timeout):
-        return f"no handshake within {HANDSHAKE_TIMEOUT} seconds"
-    return str(error)
-
-
-def port_number(text):
-    """The type of --port: a whole number from 0 to 65535."""
-    port = int(text)
-    if not 0 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"{text} is not a port number (0 to 65535)")
-    return port
-
-
-def parse_args(argv):
-    parser = argparse.ArgumentParser(description="HTTPS server.")
-    parser.add_argument("--host", default="localhost", help="address to listen on (default: localhost)")
-    parser.add_argument("--port", type=port_number, default=8443, help="port to listen on, 0 for any free one (default: 8443)")
-    parser.add_argument("--cert", default="cert.pem", help="server certificate (default: cert.pem)")
-    parser.add_argument("--key", default="key.pem", help="private key of --cert (default: key.pem)")
-    return parser.parse_args(argv)
-
-
-def load_context(args):
-    """make_server_context, with every failure turned into one line that says what to do."""
-    for path in (args.cert, args.key):
-        try:
-            open(path, "rb").close()
-        except OSError as error:
-            sys.exit(f"server.py: cannot read {path}: {error.strerror}; run `make certs` to create it")
-    try:
-        return make_server_context(args.cert, args.key)
-    except ssl.SSLError as error:
-        if error.reason == "KEY_VALUES_MISMATCH":
-            sys.exit(f"server.py: {args.key} is not the key of {args.cert}; "
-                     "make a matching pair with `make certs` (gen_certs.sh --force)")
-        sys.exit(f"server.py: {args.cert} or {args.key} is not a PEM certificate and key; "
-                 "make new ones with `make certs`")
-
-
-def main(argv=None):
-    args = parse_args(argv)
-    context = load_context(args)
-    try:
-        server = HelloServer((args.host, args.port), context)
-    except socket.gaierror as error:
-        sys.exit(f"server.py: cannot listen on {args.host}: {error.strerror}; check --host")
-    except OSError as error:
-        sys.exit(f"server.py: cannot listen on {format_address((args.host, args.port))}: "
-                 f"{error.strerror}; stop whatever uses it or pick another --port")
-    # `kill` (SIGTERM) stops the server as cleanly as Ctrl-C does.
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
-    url = f"https://{format_address((args.host, server.server_address[1]))}/hello"
-    try:
-        # Inside the try: a Ctrl-C that comes right after this line still ends quietly.
-        print(f"server.py: serving {url} (Ctrl-C stops)", flush=True)
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
-
-
-if __name__ == "__main__":
-    main()
+server = TLSServer(("localhost", port), HelloHandler)
+print(f"server.py: serving https://localhost:{server.server_port}/hello (Ctrl-C stops)", flush=True)
+try:
+    server.serve_forever()
+except KeyboardInterrupt:
+    pass
