@@ -4,6 +4,7 @@
 This is the final step of the mutual TLS tutorial in README.md. It trusts
 only the CA in --ca (cert.pem), presents --cert and --key (cert.pem and
 key.pem) as its own identity, fetches URL and prints the body it gets.
+The whole fetch must end within --timeout seconds (10).
 
     python3 client.py                                  # https://localhost:8443/hello
     python3 client.py https://localhost:8443/hello --ca ca.pem --cert client.pem --key client-key.pem
@@ -14,12 +15,16 @@ import http.client
 import socket
 import ssl
 import sys
+import time
 import urllib.parse
+from typing import Optional, Union
 
-TIMEOUT = 10  # seconds to wait for the server before giving up
+TIMEOUT = 10  # seconds for the whole fetch, connecting to last byte, so a slow server cannot hold us
+LONGEST_TIMEOUT = 86400  # seconds (a day) that --timeout accepts: more is a typo, and sockets refuse far more
+MAX_BODY = 10 * 2**20  # bytes (10 MiB) of body we keep; an endless answer would fill the memory
 
 
-def make_client_context(ca, cert, key):
+def make_client_context(ca: str, cert: str, key: str) -> ssl.SSLContext:
     """The TLS settings of the client: whom we trust, and who we are."""
     # Verifies the server's certificate and that it names the host we asked for.
     # cafile= means we trust this CA only, not the system's public CAs.
@@ -31,23 +36,74 @@ def make_client_context(ca, cert, key):
     context.verify_flags |= ssl.VERIFY_X509_STRICT
     # Our identity, presented when the server asks for a client certificate.
     context.load_cert_chain(cert, key)
+    # Its sockets end every read by the fetch's deadline (see DeadlineSocket).
+    context.sslsocket_class = DeadlineSocket
     return context
 
 
-def fetch(url, context):
-    """GET url over TLS; return the status, the reason and the body."""
+def fetch(url: str, context: ssl.SSLContext, timeout: float = TIMEOUT) -> tuple[int, str, bytes]:
+    """GET url over TLS within timeout seconds in all; return the status, the reason and the body."""
+    deadline = time.monotonic() + timeout
     parts = urllib.parse.urlsplit(url)
-    connection = http.client.HTTPSConnection(parts.hostname, parts.port or 443,
-                                             context=context, timeout=TIMEOUT)
+    connection = DeadlineConnection(parts.hostname, parts.port or 443, context, deadline)
     try:
         connection.request("GET", (parts.path or "/") + (f"?{parts.query}" if parts.query else ""))
         response = connection.getresponse()
-        return response.status, response.reason, response.read()
+        body = response.read(MAX_BODY + 1)  # one byte more than we keep, to tell "too large" from "just fits"
+        if len(body) > MAX_BODY:
+            raise BodyTooLarge()
+        return response.status, response.reason, body
     finally:
         connection.close()
 
 
-def explain(error, url):
+class DeadlineSocket(ssl.SSLSocket):
+    """A TLS socket that gives each read only the time left before its deadline.
+
+    http.client reads the status line, the headers and the body in many small reads,
+    and a socket timeout bounds each read alone: a server that sends a byte every few
+    seconds, or one `100 Continue` after another, would never trip it.
+    """
+
+    deadline: Optional[float] = None  # a time.monotonic() value; None until connected
+
+    def recv_into(self, buffer: Union[bytearray, memoryview], nbytes: Optional[int] = None, flags: int = 0) -> int:
+        if self.deadline is not None:
+            self.settimeout(time_left(self.deadline))
+        return super().recv_into(buffer, nbytes, flags)
+
+
+class DeadlineConnection(http.client.HTTPSConnection):
+    """An HTTPS connection whose every step must be over by one deadline."""
+
+    def __init__(self, host: str, port: int, context: ssl.SSLContext, deadline: float) -> None:
+        super().__init__(host, port, context=context)
+        self.tls, self.deadline = context, deadline
+
+    def connect(self) -> None:
+        # Connecting and the TLS handshake are one call each, bounded whole by the socket's timeout.
+        # (Looking up the name has the resolver's own limits, and a name with several addresses
+        # gets the time left for each address it tries.)
+        # self.sock is set at once, so that close() closes it whatever fails next.
+        self.sock = socket.create_connection((self.host, self.port), time_left(self.deadline))
+        self.sock.settimeout(time_left(self.deadline))  # the handshake gets what connecting left
+        self.sock = self.tls.wrap_socket(self.sock, server_hostname=self.host)
+        self.sock.deadline = self.deadline
+
+
+class BodyTooLarge(http.client.HTTPException):
+    """The server sent more than MAX_BODY bytes."""
+
+
+def time_left(deadline: float) -> float:
+    """Seconds until deadline; socket.timeout once it has passed (a timeout of 0 would not block at all)."""
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise socket.timeout("timed out")
+    return left
+
+
+def explain(error: Exception, url: str, timeout: float = TIMEOUT) -> str:
     """One line saying what went wrong and what to try, for each failure a reader can meet."""
     parts = urllib.parse.urlsplit(url)
     where = parts.netloc
@@ -77,17 +133,32 @@ def explain(error, url):
     if isinstance(error, ConnectionRefusedError):
         return f"nothing is listening on {where}; start the server first (make server)"
     if isinstance(error, socket.timeout):
-        return f"{where} did not answer within {TIMEOUT} seconds; is it the right server?"
+        return f"{where} did not answer within {timeout:g} seconds; is it the right server?"
+    if isinstance(error, BodyTooLarge):
+        return f"{where} sent more than {MAX_BODY // 2**20} MiB, more than this client keeps; is it the right URL?"
     return f"cannot fetch {url}: {error}"
 
 
-def main(argv=None):
+def seconds(text: str) -> float:
+    """The value of --timeout: a number of seconds, more than 0 and at most LONGEST_TIMEOUT."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value <= LONGEST_TIMEOUT:  # also false for nan
+        raise argparse.ArgumentTypeError(f"{text} is not a number of seconds above 0 and up to {LONGEST_TIMEOUT}")
+    return value
+
+
+def main(argv: Optional[list[str]] = None) -> None:
     parser = argparse.ArgumentParser(description="Fetch a URL over mutual TLS and print the body.")
     parser.add_argument("url", nargs="?", default="https://localhost:8443/hello",
                         help="what to fetch (default: https://localhost:8443/hello)")
     parser.add_argument("--ca", default="cert.pem", help="CA that signed the server's certificate (default: cert.pem)")
     parser.add_argument("--cert", default="cert.pem", help="our client certificate (default: cert.pem)")
     parser.add_argument("--key", default="key.pem", help="private key of --cert (default: key.pem)")
+    parser.add_argument("--timeout", type=seconds, default=TIMEOUT, metavar="SECONDS",
+                        help=f"give up if the whole fetch takes longer (default: {TIMEOUT})")
     args = parser.parse_args(argv)
     try:
         parts = urllib.parse.urlsplit(args.url)
@@ -113,9 +184,9 @@ def main(argv=None):
                  "make new ones with `make certs`")
 
     try:
-        status, reason, body = fetch(args.url, context)
+        status, reason, body = fetch(args.url, context, args.timeout)
     except (OSError, http.client.HTTPException) as error:
-        sys.exit(f"client.py: {explain(error, args.url)}")
+        sys.exit(f"client.py: {explain(error, args.url, args.timeout)}")
     if status != 200:
         first_line = body.decode("utf-8", "replace").partition("\n")[0]
         sys.exit(f"client.py: the server answered {status} {reason} ({first_line})")

@@ -1,0 +1,228 @@
+"""client.py against servers that misbehave on purpose: it always ends within
+--timeout and keeps at most MAX_BODY bytes.
+
+Each hostile server is a few lines of real TLS on a free port, with the
+certificates of the real gen_certs.sh.
+"""
+
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+from pathlib import Path
+
+from support import CLEAN_ENV, HANG_LIMIT, ROOT, gen_certs
+
+TIMEOUT = 2  # seconds: the --timeout the tests give the client, so that each deadline test is short
+DRIP = 0.5  # seconds between the bytes of a dripping server: far less than TIMEOUT, so no single read times out
+SLACK = 10  # seconds beyond TIMEOUT that a client may take to start and stop on a busy machine
+MAX_BODY = 10 * 2**20  # client.py's MAX_BODY
+HELLO = b"HTTP/1.1 200 OK\r\nContent-Length: 14\r\nConnection: close\r\n\r\nHello, world!\n"
+
+
+class HostileServer:
+    """A TLS server on a free port that asks for a client certificate, reads one request, then hands
+    the connection to behave(tls, server). Each connection has its own thread, which does the handshake.
+
+        with HostileServer(certs, behave) as server:
+            server.url  # https://127.0.0.1:PORT/hello
+    """
+
+    def __init__(self, certs, behave):
+        self.behave = behave
+        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.context.load_cert_chain(certs / "cert.pem", certs / "key.pem")
+        self.context.load_verify_locations(certs / "cert.pem")
+        self.context.verify_mode = ssl.CERT_REQUIRED
+        self.stopping = threading.Event()
+        self.requests = []
+        self.threads = []
+
+    def __enter__(self):
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.url = f"https://127.0.0.1:{self.port}/hello"
+        self.acceptor = threading.Thread(target=self._accept, daemon=True)
+        self.acceptor.start()
+        return self
+
+    def _accept(self):
+        self.listener.settimeout(0.1)  # to see self.stopping soon: closing a socket does not end accept()
+        while not self.stopping.is_set():
+            try:
+                sock, _ = self.listener.accept()
+            except socket.timeout:
+                continue
+            thread = threading.Thread(target=self._serve, args=(sock,), daemon=True)
+            self.threads.append(thread)
+            thread.start()
+
+    def _serve(self, sock):
+        sock.settimeout(HANG_LIMIT)
+        try:
+            with self.context.wrap_socket(sock, server_side=True) as tls:
+                request = b""
+                while b"\r\n\r\n" not in request:
+                    data = tls.recv(4096)
+                    if not data:
+                        return
+                    request += data
+                self.requests.append(request)
+                self.behave(tls, self)
+        except OSError:
+            pass  # the client hung up, as it should once its deadline has passed
+
+    def drip(self, tls, data, interval=DRIP):
+        """Send data one byte every interval seconds, until the test ends."""
+        for byte in data:
+            if self.stopping.wait(interval):
+                return
+            tls.sendall(bytes([byte]))
+
+    def __exit__(self, *exc):
+        self.stopping.set()
+        self.acceptor.join(HANG_LIMIT)
+        self.listener.close()
+        for thread in self.threads:
+            thread.join(HANG_LIMIT)
+
+
+def run_client(*args, cwd, stdout=subprocess.PIPE, limit=HANG_LIMIT):
+    """Run client.py; return (status, stdout bytes, stderr text, seconds it took).
+    A client still running after limit seconds is killed and fails the test."""
+    start = time.monotonic()
+    process = subprocess.Popen([sys.executable, ROOT / "client.py", *map(str, args)], cwd=cwd,
+                               stdin=subprocess.DEVNULL, stdout=stdout, stderr=subprocess.PIPE, env=CLEAN_ENV)
+    try:
+        out, err = process.communicate(timeout=limit)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        raise AssertionError(f"client.py was still running after {limit} seconds")
+    return process.returncode, out, err.decode(), time.monotonic() - start
+
+
+class ClientHardeningTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.folder = tempfile.TemporaryDirectory(prefix="mtls-test-")
+        cls.certs = gen_certs(Path(cls.folder.name) / "tutorial")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.folder.cleanup()
+
+    def fetch(self, behave, *args, url_path="/hello", **options):
+        """client.py --timeout TIMEOUT against a HostileServer(behave); also returns the server."""
+        with HostileServer(self.certs, behave) as server:
+            url = server.url.replace("/hello", url_path)
+            result = run_client("--timeout", TIMEOUT, *args, url, cwd=self.certs, **options)
+        return result, server
+
+    def assertEndsInTime(self, behave):
+        """The client gives up once TIMEOUT has passed, with the one line that says so."""
+        (status, out, err, took), server = self.fetch(behave, limit=TIMEOUT + SLACK)
+        self.assertEqual((status, out, err),
+                         (1, b"", f"client.py: 127.0.0.1:{server.port} did not answer within {TIMEOUT} seconds; "
+                                  "is it the right server?\n"))
+        self.assertGreaterEqual(took, TIMEOUT)
+
+    # One deadline for the whole fetch.
+
+    def test_headers_dripped_one_byte_at_a_time(self):
+        self.assertEndsInTime(lambda tls, server: server.drip(tls, b"HTTP/1.1 200 OK\r\n" + b"X-Slow: a\r\n" * 1000))
+
+    def test_body_dripped_one_byte_at_a_time(self):
+        def behave(tls, server):
+            tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n")
+            server.drip(tls, b"x" * 1000)
+        self.assertEndsInTime(behave)
+
+    def test_endless_100_continue(self):
+        def behave(tls, server):
+            while not server.stopping.wait(0.01):
+                tls.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+        self.assertEndsInTime(behave)
+
+    def test_handshake_dripped_one_byte_at_a_time(self):
+        # Plain TCP that starts a TLS record (a handshake message of 16 kB) and never finishes it.
+        with socket.create_server(("127.0.0.1", 0)) as listener:
+            port = listener.getsockname()[1]
+            stop = threading.Event()
+
+            def drip():
+                listener.settimeout(HANG_LIMIT)
+                connection, _ = listener.accept()
+                with connection:
+                    try:
+                        connection.sendall(b"\x16\x03\x03\x40\x00")
+                        while not stop.wait(DRIP):
+                            connection.sendall(b"\x00")
+                    except OSError:
+                        pass
+
+            thread = threading.Thread(target=drip)
+            thread.start()
+            try:
+                status, out, err, took = run_client("--timeout", TIMEOUT, f"https://127.0.0.1:{port}/hello",
+                                                    cwd=self.certs, limit=TIMEOUT + SLACK)
+            finally:
+                stop.set()
+                thread.join(HANG_LIMIT)
+        self.assertEqual((status, out, err),
+                         (1, b"", f"client.py: 127.0.0.1:{port} did not answer within {TIMEOUT} seconds; "
+                                  "is it the right server?\n"))
+
+    # A limit on the body.
+
+    def test_endless_body(self):
+        def close_delimited(tls, server):
+            tls.sendall(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n")
+            while not server.stopping.is_set():
+                tls.sendall(b"x" * 65536)
+
+        def chunked(tls, server):
+            tls.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+            while not server.stopping.is_set():
+                tls.sendall(b"10000\r\n" + b"x" * 65536 + b"\r\n")
+
+        def announced(tls, server):
+            tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000000000\r\n\r\n")
+            while not server.stopping.is_set():
+                tls.sendall(b"x" * 65536)
+
+        for behave in (close_delimited, chunked, announced):
+            with self.subTest(behave.__name__):
+                (status, out, err, took), server = self.fetch(behave, "--timeout", 60)
+                self.assertEqual((status, out, err),
+                                 (1, b"", f"client.py: 127.0.0.1:{server.port} sent more than 10 MiB, more than "
+                                          "this client keeps; is it the right URL?\n"))
+
+    def test_body_of_exactly_max_body_is_kept(self):
+        def behave(tls, server):
+            tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % MAX_BODY + b"x" * MAX_BODY)
+        (status, out, err, took), _ = self.fetch(behave, "--timeout", 60)
+        self.assertEqual((status, len(out), err), (0, MAX_BODY, ""))
+
+    # --timeout itself.
+
+    def test_timeouts_that_cannot_be(self):
+        for value in ("0", "-1", "nan", "inf", "1e12", "ten"):
+            with self.subTest(value):
+                status, out, err, took = run_client("--timeout", value, cwd=self.certs)
+                self.assertEqual((status, out), (2, b""))
+                self.assertTrue(err.endswith(f"\nclient.py: error: argument --timeout: {value} is not a number "
+                                             "of seconds above 0 and up to 86400\n"), err)
+
+    def test_timeout_is_in_the_help(self):
+        status, out, err, took = run_client("--help", cwd=self.certs)
+        self.assertEqual((status, err), (0, ""))
+        self.assertIn(b"--timeout SECONDS", out)
+
+
+if __name__ == "__main__":
+    unittest.main()
