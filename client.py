@@ -12,16 +12,23 @@ The whole fetch must end within --timeout seconds (10).
 
 import argparse
 import http.client
+import os
 import socket
 import ssl
 import sys
 import time
+import unicodedata
 import urllib.parse
-from typing import Optional, Union
+from typing import NoReturn, Optional, Union
 
 TIMEOUT = 10  # seconds for the whole fetch, connecting to last byte, so a slow server cannot hold us
 LONGEST_TIMEOUT = 86400  # seconds (a day) that --timeout accepts: more is a typo, and sockets refuse far more
 MAX_BODY = 10 * 2**20  # bytes (10 MiB) of body we keep; an endless answer would fill the memory
+ERROR_EXCERPT = 200  # characters of an error page shown in our one line of error
+
+# Unicode categories that move the cursor, clear the screen, reorder or hide text in a terminal:
+# control (Cc, with ESC), format (Cf, with U+202E RIGHT-TO-LEFT OVERRIDE) and line and paragraph separators.
+UNPRINTABLE = {"Cc", "Cf", "Zl", "Zp"}
 
 
 def make_client_context(ca: str, cert: str, key: str) -> ssl.SSLContext:
@@ -103,6 +110,15 @@ def time_left(deadline: float) -> float:
     return left
 
 
+def printable(text: str, keep: str = "") -> str:
+    """text with each unprintable character (UNPRINTABLE) but those in keep written as an escape,
+    \\x1b or \\u202e, so that text from a server cannot drive the terminal or disguise itself."""
+    return "".join(c if c in keep or unicodedata.category(c) not in UNPRINTABLE
+                   else f"\\x{ord(c):02x}" if ord(c) < 0x100
+                   else f"\\u{ord(c):04x}" if ord(c) < 0x10000
+                   else f"\\U{ord(c):08x}" for c in text)
+
+
 def explain(error: Exception, url: str, timeout: float = TIMEOUT) -> str:
     """One line saying what went wrong and what to try, for each failure a reader can meet."""
     parts = urllib.parse.urlsplit(url)
@@ -150,6 +166,35 @@ def seconds(text: str) -> float:
     return value
 
 
+def fail(message: str) -> NoReturn:
+    """Stop with one line on stderr, escaped, since it may quote what the server sent."""
+    sys.exit("client.py: " + printable(message))
+
+
+def write_output(body: bytes) -> None:
+    """Write the body to stdout, or stop with one line if it cannot be written."""
+    if sys.stdout is None:
+        fail("cannot write the answer: standard output is closed")
+    if sys.stdout.isatty():
+        # A terminal obeys the escape sequences in what it shows (retitling the window, writing
+        # the clipboard, hiding text), so show those as text, as `ls` does with file names.
+        # Pipes and files get the body byte for byte: it is the data.
+        text = printable(body.decode("utf-8", "backslashreplace"), keep="\n\t")
+        body = text.encode(sys.stdout.encoding or "utf-8", "backslashreplace")
+    try:
+        sys.stdout.buffer.write(body)
+        sys.stdout.flush()
+    except OSError as error:
+        # What is left in stdout's buffer would fail again, with a traceback, when Python
+        # flushes it at exit: send it to /dev/null instead.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        if isinstance(error, BrokenPipeError):
+            # The reader stopped reading (`| head -c1`): nothing to report. Exit with the
+            # status of a program that SIGPIPE ended (128 + 13), as `cat` would.
+            sys.exit(141)
+        fail(f"cannot write the answer: {error.strerror}")  # a full disk, for one
+
+
 def main(argv: Optional[list[str]] = None) -> None:
     parser = argparse.ArgumentParser(description="Fetch a URL over mutual TLS and print the body.")
     parser.add_argument("url", nargs="?", default="https://localhost:8443/hello",
@@ -166,32 +211,33 @@ def main(argv: Optional[list[str]] = None) -> None:
     except ValueError:
         valid = False
     if not valid:
-        sys.exit(f"client.py: {args.url} is not an https://HOST[:PORT]/PATH URL")
+        fail(f"{args.url} is not an https://HOST[:PORT]/PATH URL")
 
     for path in (args.ca, args.cert, args.key):
         try:
             open(path, "rb").close()
         except OSError as error:
-            sys.exit(f"client.py: cannot read {path}: {error.strerror}; run `make certs` to create it")
+            fail(f"cannot read {path}: {error.strerror}; run `make certs` to create it")
     try:
         context = make_client_context(args.ca, args.cert, args.key)
     except ssl.SSLError as error:
         if error.reason == "KEY_VALUES_MISMATCH":
-            sys.exit(f"client.py: {args.key} is not the key of {args.cert}; pass the matching --key")
+            fail(f"{args.key} is not the key of {args.cert}; pass the matching --key")
         if error.reason == "NO_CERTIFICATE_OR_CRL_FOUND":
-            sys.exit(f"client.py: {args.ca} holds no PEM certificate; pass the CA's certificate with --ca")
-        sys.exit(f"client.py: {args.cert} or {args.key} is not a PEM certificate and key; "
-                 "make new ones with `make certs`")
+            fail(f"{args.ca} holds no PEM certificate; pass the CA's certificate with --ca")
+        fail(f"{args.cert} or {args.key} is not a PEM certificate and key; make new ones with `make certs`")
 
     try:
         status, reason, body = fetch(args.url, context, args.timeout)
     except (OSError, http.client.HTTPException) as error:
-        sys.exit(f"client.py: {explain(error, args.url, args.timeout)}")
+        fail(explain(error, args.url, args.timeout))
     if status != 200:
         first_line = body.decode("utf-8", "replace").partition("\n")[0]
-        sys.exit(f"client.py: the server answered {status} {reason} ({first_line})")
-    # The body exactly as sent: "Hello, world!" and its newline.
-    sys.stdout.buffer.write(body)
+        if len(first_line) > ERROR_EXCERPT:
+            first_line = first_line[:ERROR_EXCERPT] + "..."
+        fail(f"the server answered {status} {reason} ({first_line})")
+    # The body as sent, "Hello, world!" and its newline; on a terminal, escaped (see write_output).
+    write_output(body)
 
 
 if __name__ == "__main__":

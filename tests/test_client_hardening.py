@@ -1,10 +1,13 @@
 """client.py against servers that misbehave on purpose: it always ends within
---timeout and keeps at most MAX_BODY bytes.
+--timeout, keeps at most MAX_BODY bytes, shows what a server sends only as
+escaped text, and output that cannot be written gives one line, not a traceback.
 
 Each hostile server is a few lines of real TLS on a free port, with the
 certificates of the real gen_certs.sh.
 """
 
+import os
+import pty
 import socket
 import ssl
 import subprocess
@@ -222,6 +225,83 @@ class ClientHardeningTest(unittest.TestCase):
         status, out, err, took = run_client("--help", cwd=self.certs)
         self.assertEqual((status, err), (0, ""))
         self.assertIn(b"--timeout SECONDS", out)
+
+    # What the server says reaches the terminal only as escaped text.
+
+    def test_escape_sequences_in_reason_and_body_are_escaped(self):
+        def behave(tls, server):
+            body = "\x1b]0;owned\x07\u202etxt.exe\u2028line\nsecond line\n".encode()
+            tls.sendall(b"HTTP/1.1 500 \x1b[2J\x9bred\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+        (status, out, err, took), _ = self.fetch(behave)
+        self.assertEqual((status, out), (1, b""))
+        self.assertEqual(err, "client.py: the server answered 500 \\x1b[2J\\x9bred "
+                              "(\\x1b]0;owned\\x07\\u202etxt.exe\\u2028line)\n")
+
+    def test_a_long_error_page_is_cut_to_one_short_line(self):
+        def behave(tls, server):
+            tls.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 1000\r\n\r\n" + b"y" * 1000)
+        (status, out, err, took), _ = self.fetch(behave)
+        self.assertEqual((status, out, err),
+                         (1, b"", f"client.py: the server answered 404 Not Found ({'y' * 200}...)\n"))
+
+    def test_body_goes_to_a_pipe_byte_for_byte(self):
+        body = b"\x1b[31mred\x1b[0m \xff\xfe\n"
+
+        def behave(tls, server):
+            tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+        (status, out, err, took), _ = self.fetch(behave)
+        self.assertEqual((status, out, err), (0, body, ""))
+
+    def test_body_goes_to_a_terminal_escaped(self):
+        def behave(tls, server):
+            body = "\x1b[31mred\x1b[0m\ttab \u202e\xff\n".encode() + b"\xfe\n"
+            tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+        controller, terminal = pty.openpty()
+        try:
+            (status, out, err, took), _ = self.fetch(behave, stdout=terminal)
+            os.close(terminal)
+            terminal = None
+            shown = b""
+            while True:
+                try:
+                    data = os.read(controller, 4096)
+                except OSError:  # EIO: the terminal is closed and everything was read
+                    break
+                if not data:
+                    break
+                shown += data
+        finally:
+            if terminal is not None:
+                os.close(terminal)
+            os.close(controller)
+        self.assertEqual((status, err), (0, ""))
+        # The terminal turns each newline into \r\n itself; ÿ is printable and stays as it is.
+        self.assertEqual(shown, "\\x1b[31mred\\x1b[0m\ttab \\u202e\xff\r\n\\xfe\r\n".encode())
+
+    # Output that cannot be written.
+
+    def test_reader_that_goes_away(self):
+        # As `client.py | head -c0`: the pipe has no reader by the time the body is written.
+        reader, writer = os.pipe()
+        os.close(reader)
+        try:
+            (status, out, err, took), _ = self.fetch(lambda tls, server: tls.sendall(HELLO), stdout=writer)
+        finally:
+            os.close(writer)
+        self.assertEqual((status, err), (141, ""))
+
+    def test_full_disk(self):
+        with open("/dev/full", "wb") as full:
+            (status, out, err, took), _ = self.fetch(lambda tls, server: tls.sendall(HELLO), stdout=full)
+        self.assertEqual((status, err), (1, "client.py: cannot write the answer: No space left on device\n"))
+
+    def test_closed_stdout(self):
+        with HostileServer(self.certs, lambda tls, server: tls.sendall(HELLO)) as server:
+            done = subprocess.run(["bash", "-c", 'exec "$0" "$1" "$2" >&-', sys.executable, ROOT / "client.py",
+                                   server.url], cwd=self.certs, capture_output=True, text=True,
+                                  timeout=HANG_LIMIT, env=CLEAN_ENV)
+        self.assertEqual((done.returncode, done.stderr),
+                         (1, "client.py: cannot write the answer: standard output is closed\n"))
 
 
 if __name__ == "__main__":
