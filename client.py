@@ -11,6 +11,7 @@ The whole fetch must end within --timeout seconds (10).
 """
 
 import argparse
+import getpass
 import http.client
 import os
 import socket
@@ -41,11 +42,24 @@ def make_client_context(ca: str, cert: str, key: str) -> ssl.SSLContext:
     context.hostname_checks_common_name = False
     # Reject malformed certificates too, as Python 3.13 does by default, on every version.
     context.verify_flags |= ssl.VERIFY_X509_STRICT
-    # Our identity, presented when the server asks for a client certificate.
-    context.load_cert_chain(cert, key)
+    # Our identity, presented when the server asks for a client certificate. OpenSSL asks for
+    # a passphrase only if the key is encrypted.
+    context.load_cert_chain(cert, key, password=lambda: ask_passphrase(key))
     # Its sockets end every read by the fetch's deadline (see DeadlineSocket).
     context.sslsocket_class = DeadlineSocket
     return context
+
+
+class KeyIsEncrypted(Exception):
+    """The key needs a passphrase, and there is no terminal to type it on."""
+
+
+def ask_passphrase(key: str) -> str:
+    """The passphrase of an encrypted key, typed on the terminal."""
+    if sys.stdin is None or not sys.stdin.isatty():
+        # With no one to answer, OpenSSL's own prompt would end in a bare OSError.
+        raise KeyIsEncrypted(key)
+    return getpass.getpass(f"client.py: passphrase of {key}: ")
 
 
 def fetch(url: str, context: ssl.SSLContext, timeout: float = TIMEOUT) -> tuple[int, str, bytes]:
@@ -54,7 +68,7 @@ def fetch(url: str, context: ssl.SSLContext, timeout: float = TIMEOUT) -> tuple[
     parts = urllib.parse.urlsplit(url)
     connection = DeadlineConnection(parts.hostname, parts.port or 443, context, deadline)
     try:
-        connection.request("GET", (parts.path or "/") + (f"?{parts.query}" if parts.query else ""))
+        connection.request("GET", request_target(parts))
         response = connection.getresponse()
         body = response.read(MAX_BODY + 1)  # one byte more than we keep, to tell "too large" from "just fits"
         if len(body) > MAX_BODY:
@@ -62,6 +76,14 @@ def fetch(url: str, context: ssl.SSLContext, timeout: float = TIMEOUT) -> tuple[
         return response.status, response.reason, body
     finally:
         connection.close()
+
+
+def request_target(parts: urllib.parse.SplitResult) -> str:
+    """The path and query as HTTP sends them: ASCII, with anything else percent-encoded as browsers do."""
+    # Characters that mean something in a path or query (RFC 3986), and % to keep escapes already made.
+    keep = "/?:@!$&'()*+,;=%"
+    target = urllib.parse.quote(parts.path or "/", safe=keep)
+    return target + ("?" + urllib.parse.quote(parts.query, safe=keep) if parts.query else "")
 
 
 class DeadlineSocket(ssl.SSLSocket):
@@ -207,11 +229,15 @@ def main(argv: Optional[list[str]] = None) -> None:
     args = parser.parse_args(argv)
     try:
         parts = urllib.parse.urlsplit(args.url)
-        valid = parts.scheme == "https" and parts.hostname and parts.port != 0
-    except ValueError:
+        # isprintable() is False for spaces, control, format and separator characters.
+        valid = (parts.scheme == "https" and parts.hostname and parts.port != 0
+                 and parts.hostname.isprintable() and " " not in parts.hostname)
+        if valid:
+            parts.hostname.encode("idna")  # a name DNS cannot carry, such as a..b, raises UnicodeError
+    except ValueError:  # UnicodeError is a ValueError too
         valid = False
     if not valid:
-        fail(f"{args.url} is not an https://HOST[:PORT]/PATH URL")
+        parser.error(printable(f"{args.url} is not an https://HOST[:PORT]/PATH URL"))
 
     for path in (args.ca, args.cert, args.key):
         try:
@@ -220,16 +246,21 @@ def main(argv: Optional[list[str]] = None) -> None:
             fail(f"cannot read {path}: {error.strerror}; run `make certs` to create it")
     try:
         context = make_client_context(args.ca, args.cert, args.key)
+    except KeyIsEncrypted:
+        fail(f"{args.key} is encrypted; run client.py in a terminal to type its passphrase")
     except ssl.SSLError as error:
         if error.reason == "KEY_VALUES_MISMATCH":
             fail(f"{args.key} is not the key of {args.cert}; pass the matching --key")
         if error.reason == "NO_CERTIFICATE_OR_CRL_FOUND":
             fail(f"{args.ca} holds no PEM certificate; pass the CA's certificate with --ca")
+        with open(args.key, "rb") as file:
+            if b"ENCRYPTED" in file.read():  # the PEM header of an encrypted key says so
+                fail(f"cannot decrypt {args.key}: the passphrase is wrong")
         fail(f"{args.cert} or {args.key} is not a PEM certificate and key; make new ones with `make certs`")
 
     try:
         status, reason, body = fetch(args.url, context, args.timeout)
-    except (OSError, http.client.HTTPException) as error:
+    except (OSError, ValueError, http.client.HTTPException) as error:
         fail(explain(error, args.url, args.timeout))
     if status != 200:
         first_line = body.decode("utf-8", "replace").partition("\n")[0]

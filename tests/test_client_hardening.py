@@ -1,6 +1,6 @@
 """client.py against servers that misbehave on purpose: it always ends within
 --timeout, keeps at most MAX_BODY bytes, shows what a server sends only as
-escaped text, and output that cannot be written gives one line, not a traceback.
+escaped text, and any bad input or broken output gives one line, not a traceback.
 
 Each hostile server is a few lines of real TLS on a free port, with the
 certificates of the real gen_certs.sh.
@@ -8,6 +8,7 @@ certificates of the real gen_certs.sh.
 
 import os
 import pty
+import select
 import socket
 import ssl
 import subprocess
@@ -107,6 +108,44 @@ def run_client(*args, cwd, stdout=subprocess.PIPE, limit=HANG_LIMIT):
         process.communicate()
         raise AssertionError(f"client.py was still running after {limit} seconds")
     return process.returncode, out, err.decode(), time.monotonic() - start
+
+
+# Run a program with the terminal on stdin, stdout and stderr as its controlling terminal, where
+# getpass (and OpenSSL) ask for a passphrase; a new session has none until it claims one.
+TAKE_TERMINAL = ("import fcntl, os, sys, termios; fcntl.ioctl(0, termios.TIOCSCTTY, 0); "
+                 "os.execv(sys.argv[1], sys.argv[1:])")
+
+
+def run_client_in_terminal(*args, cwd, typed):
+    """Run client.py in a new terminal, type typed once it asks for a passphrase;
+    return (exit status, everything the terminal showed)."""
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen([sys.executable, "-c", TAKE_TERMINAL, sys.executable, ROOT / "client.py", *args],
+                               cwd=cwd, stdin=terminal, stdout=terminal, stderr=terminal,
+                               start_new_session=True, env=CLEAN_ENV)
+    os.close(terminal)
+    shown = b""
+    try:
+        while True:
+            ready, _, _ = select.select([controller], [], [], HANG_LIMIT)
+            if not ready:
+                raise AssertionError(f"client.py showed nothing more for {HANG_LIMIT} seconds: {shown!r}")
+            try:
+                data = os.read(controller, 4096)
+            except OSError:  # EIO: the client has exited and closed the terminal
+                break
+            if not data:
+                break
+            shown += data
+            if typed is not None and b"passphrase" in shown:
+                os.write(controller, typed)
+                typed = None
+        return process.wait(HANG_LIMIT), shown
+    finally:
+        os.close(controller)
+        if process.poll() is None:
+            process.kill()
+            process.wait()
 
 
 class ClientHardeningTest(unittest.TestCase):
@@ -302,6 +341,46 @@ class ClientHardeningTest(unittest.TestCase):
                                   timeout=HANG_LIMIT, env=CLEAN_ENV)
         self.assertEqual((done.returncode, done.stderr),
                          (1, "client.py: cannot write the answer: standard output is closed\n"))
+
+    # Bad input: one line, never a traceback.
+
+    def test_non_ascii_path_and_query_are_percent_encoded(self):
+        (status, out, err, took), server = self.fetch(lambda tls, server: tls.sendall(HELLO),
+                                                      url_path="/h\u00e9llo/a b?q=\u00e9 x&r=%41")
+        self.assertEqual((status, out, err), (0, b"Hello, world!\n", ""))
+        self.assertEqual(server.requests[0].split(b"\r\n")[0], b"GET /h%C3%A9llo/a%20b?q=%C3%A9%20x&r=%41 HTTP/1.1")
+
+    def test_host_names_that_cannot_be(self):
+        for url in ("https://a..b/hello", "https://.example/hello", "https://a b/hello",
+                    f"https://{'x' * 64}.example/hello", "https://x\u202e/hello"):
+            with self.subTest(url):
+                status, out, err, took = run_client(url, cwd=self.certs)
+                self.assertEqual((status, out), (2, b""))
+                self.assertTrue(err.startswith("usage: client.py "), err)
+                shown = url.replace("\u202e", "\\u202e")  # escaped, like all it prints
+                self.assertTrue(err.endswith(f"\nclient.py: error: {shown} is not an https://HOST[:PORT]/PATH URL\n"),
+                                err)
+
+    def test_encrypted_key_with_no_terminal(self):
+        check = subprocess.run(["openssl", "pkey", "-in", self.certs / "key.pem", "-aes256", "-passout",
+                                "pass:secret", "-out", self.certs / "encrypted-key.pem"], capture_output=True)
+        self.assertEqual(check.returncode, 0, check.stderr)
+        status, out, err, took = run_client("--key", "encrypted-key.pem", "https://127.0.0.1:1/hello", cwd=self.certs)
+        self.assertEqual((status, out, err), (1, b"", "client.py: encrypted-key.pem is encrypted; run client.py in a "
+                                                      "terminal to type its passphrase\n"))
+
+    def test_encrypted_key_in_a_terminal(self):
+        check = subprocess.run(["openssl", "pkey", "-in", self.certs / "key.pem", "-aes256", "-passout",
+                                "pass:secret", "-out", self.certs / "encrypted-key.pem"], capture_output=True)
+        self.assertEqual(check.returncode, 0, check.stderr)
+        with HostileServer(self.certs, lambda tls, server: tls.sendall(HELLO)) as server:
+            self.assertEqual(run_client_in_terminal("--key", "encrypted-key.pem", server.url, cwd=self.certs,
+                                                    typed=b"secret\n"),
+                             (0, b"client.py: passphrase of encrypted-key.pem: \r\nHello, world!\r\n"))
+            self.assertEqual(run_client_in_terminal("--key", "encrypted-key.pem", server.url, cwd=self.certs,
+                                                    typed=b"wrong\n"),
+                             (1, b"client.py: passphrase of encrypted-key.pem: \r\n"
+                                 b"client.py: cannot decrypt encrypted-key.pem: the passphrase is wrong\r\n"))
 
 
 if __name__ == "__main__":
