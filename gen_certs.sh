@@ -58,12 +58,16 @@ trap 'rm -rf "$scratch"' EXIT
 # The same subject as the original tutorial, less the Common Name.
 SUBJECT="/C=US/ST=California/L=Mountain View/O=Your Organization/OU=Your Unit"
 DAYS=3650
-P12_PASSWORD=${P12_PASSWORD:-mtls}
+# openssl reads the password from the environment (-passout env:P12_PASSWORD): on a
+# command line, any user on the machine could read it with ps.
+export P12_PASSWORD=${P12_PASSWORD:-mtls}
 
 # Extensions live in a config file rather than in -addext, which older
 # LibreSSL lacks. Verifiers today match host names against subjectAltName only
 # (the Common Name is ignored), and strict chain checks (Python 3.13's default)
-# want critical basicConstraints, keyUsage and both key identifiers.
+# want critical basicConstraints, keyUsage and both key identifiers. pathlen:0
+# lets a CA sign only end certificates: one marked CA:TRUE by mistake still
+# cannot sign others.
 cat >"$scratch/openssl.cnf" <<'EOF'
 [req]
 distinguished_name = dn
@@ -71,14 +75,14 @@ distinguished_name = dn
 
 [tutorial]
 subjectAltName = DNS:localhost, IP:127.0.0.1, IP:::1
-basicConstraints = critical, CA:TRUE
+basicConstraints = critical, CA:TRUE, pathlen:0
 keyUsage = critical, digitalSignature, keyEncipherment, keyCertSign
 extendedKeyUsage = serverAuth, clientAuth
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid:always
 
 [ca]
-basicConstraints = critical, CA:TRUE
+basicConstraints = critical, CA:TRUE, pathlen:0
 keyUsage = critical, keyCertSign, cRLSign
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid:always
@@ -129,7 +133,7 @@ signed() {
 # CADIR/ca.pem.
 bundle() {
   run_openssl pkcs12 -export -name "$1" -in "$scratch/$1.pem" -inkey "$scratch/$1-key.pem" \
-    -certfile "$2/ca.pem" -passout "pass:$P12_PASSWORD" -out "$scratch/$1.p12"
+    -certfile "$2/ca.pem" -passout env:P12_PASSWORD -out "$scratch/$1.p12"
 }
 
 case $mode in

@@ -1,14 +1,16 @@
 """gen_certs.sh makes certificates that today's strict verifiers accept, keeps
-private keys private, and never replaces files without --force."""
+private keys private, never replaces files without --force, and never puts a
+password on a command line."""
 
 import os
 import re
 import stat
+import subprocess
 import tempfile
 import unittest
 from pathlib import Path
 
-from support import ROOT, check, gen_certs, run
+from support import CLIENT_EXTENSIONS, CLEAN_ENV, ROOT, check, gen_certs, openssl_sign, run
 
 SCRIPT = ROOT / "gen_certs.sh"
 SUBJECT = "C = US, ST = California, L = Mountain View, O = Your Organization, OU = Your Unit, CN = %s"
@@ -18,9 +20,9 @@ def x509(cert, *options):
     return check(run(["openssl", "x509", "-in", cert, "-noout", *options]))
 
 
-def verify(ca, cert, purpose):
+def verify(ca, cert, purpose, *options):
     """openssl verify -x509_strict; returns (status, output)."""
-    status, out, err = run(["openssl", "verify", "-x509_strict", "-purpose", purpose, "-CAfile", ca, cert])
+    status, out, err = run(["openssl", "verify", "-x509_strict", "-purpose", purpose, "-CAfile", ca, *options, cert])
     return status, out + err
 
 
@@ -44,7 +46,7 @@ class GenCertsTest(unittest.TestCase):
         self.assertIn("Public-Key: (2048 bit)", text)
         self.assertRegex(text, r"X509v3 Subject Alternative Name: \n +DNS:localhost, IP Address:127\.0\.0\.1, "
                                r"IP Address:0:0:0:0:0:0:0:1\n")
-        self.assertRegex(text, r"X509v3 Basic Constraints: critical\n +CA:TRUE\n")
+        self.assertRegex(text, r"X509v3 Basic Constraints: critical\n +CA:TRUE, pathlen:0\n")
         self.assertRegex(text, r"X509v3 Key Usage: critical\n +Digital Signature, Key Encipherment, Certificate Sign\n")
         self.assertRegex(text, r"X509v3 Extended Key Usage: \n +TLS Web Server Authentication, "
                                r"TLS Web Client Authentication\n")
@@ -109,6 +111,27 @@ class GenCertsTest(unittest.TestCase):
                          (1, "", "gen_certs.sh: unknown option --bogus (see --help)\n"))
 
 
+    def test_the_p12_password_is_never_on_a_command_line(self):
+        self.assertNotIn("pass:", SCRIPT.read_text())
+        # Every openssl command the script runs, with its arguments, through a logging stand-in.
+        bin_folder = self.top / "bin"
+        bin_folder.mkdir()
+        openssl = check(run(["bash", "-c", "command -v openssl"])).strip()
+        (bin_folder / "openssl").write_text(f'#!/bin/sh\nprintf "%s\\n" "$*" >>"{self.top}/argv.log"\n'
+                                            f'exec "{openssl}" "$@"\n')
+        (bin_folder / "openssl").chmod(0o755)
+        env = dict(CLEAN_ENV, PATH=f"{bin_folder}:{CLEAN_ENV['PATH']}", P12_PASSWORD="s3cret-Word")
+        done = subprocess.run(["bash", SCRIPT, "--ca", self.top / "pki"], env=env, capture_output=True, text=True,
+                              timeout=60)
+        self.assertEqual((done.returncode, done.stderr), (0, ""))
+        commands = (self.top / "argv.log").read_text()
+        self.assertIn("pkcs12 -export", commands)
+        self.assertNotIn("s3cret-Word", commands)
+        out = check(run(["openssl", "pkcs12", "-in", self.top / "pki" / "client.p12", "-passin", "pass:s3cret-Word",
+                         "-nodes"]))
+        self.assertIn("friendlyName: client", out)
+
+
 class CertificateAuthorityTest(unittest.TestCase):
     """gen_certs.sh --ca and --client NAME: a CA, a server and named clients."""
 
@@ -136,7 +159,7 @@ class CertificateAuthorityTest(unittest.TestCase):
         ca = self.top / "ca.pem"
         text = x509(ca, "-text")
         self.assertEqual(x509(ca, "-subject"), "subject=" + SUBJECT % "Tutorial CA" + "\n")
-        self.assertRegex(text, r"X509v3 Basic Constraints: critical\n +CA:TRUE\n")
+        self.assertRegex(text, r"X509v3 Basic Constraints: critical\n +CA:TRUE, pathlen:0\n")
         self.assertRegex(text, r"X509v3 Key Usage: critical\n +Certificate Sign, CRL Sign\n")
         self.assertIn("X509v3 Subject Key Identifier", text)
         self.assertNotIn("Extended Key Usage", text)
@@ -188,6 +211,18 @@ class CertificateAuthorityTest(unittest.TestCase):
                 self.assertEqual((status, out), (1, ""))
                 self.assertEqual(err, f"gen_certs.sh: client name '{name}' is not allowed; use letters, digits, "
                                       "'.', '_' and '-', and not ca or server\n")
+
+    def test_ca_signs_only_end_certificates(self):
+        # pathlen:0: a certificate the CA signed with CA:TRUE by mistake cannot sign a client in turn.
+        with tempfile.TemporaryDirectory(prefix="mtls-test-") as work:
+            mistake, mistake_key = openssl_sign(work, "mistake", self.top / "ca.pem", self.top / "ca-key.pem",
+                                                "basicConstraints = critical, CA:TRUE\n"
+                                                "keyUsage = critical, keyCertSign, digitalSignature\n"
+                                                "subjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid:always")
+            forged, _ = openssl_sign(work, "forged", mistake, mistake_key, CLIENT_EXTENSIONS)
+            status, out = verify(self.top / "ca.pem", forged, "sslclient", "-untrusted", mistake)
+            self.assertNotEqual(status, 0, out)
+            self.assertIn("path length constraint exceeded", out)
 
     def test_existing_client_is_kept(self):
         before = (self.top / "bob.pem").read_bytes()
