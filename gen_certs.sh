@@ -18,6 +18,11 @@
 # stores, are protected by the password in $P12_PASSWORD, "mtls" if unset.
 set -euo pipefail
 
+# Nothing this script makes is readable by other users, not even for a moment:
+# keys are mode 600 from the start, and a folder it creates is 700, so no one
+# else can put a file or a link into it. Certificates are made 644 at the end.
+umask 077
+
 usage() { sed -n '2,19s/^# \{0,1\}//p' "$0"; }
 fail() { echo "gen_certs.sh: $*" >&2; exit 1; }
 
@@ -45,13 +50,11 @@ case $name in
     fail "client name '$name' is not allowed; use letters, digits, '.', '_' and '-', and not ca or server" ;;
 esac
 
-mkdir -p "$dir" 2>/dev/null && cd "$dir" 2>/dev/null ||
+mkdir -p "$dir" 2>/dev/null && cd "$dir" 2>/dev/null && [ -w . ] ||
   fail "cannot use the folder $dir; pass a folder you can write to"
 
 # Every file is made in a private scratch folder and moved into place at the
-# end, so a failure half way leaves nothing behind. Keys are never readable
-# by other users: umask 077 makes them mode 600 from the start.
-umask 077
+# end, so a failure half way leaves nothing behind.
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 
@@ -155,6 +158,13 @@ if [ -n "$existing" ] && [ "$force" = 0 ]; then
   echo "gen_certs.sh: keeping the existing${existing} in $dir (use --force to replace them)"
   exit 0
 fi
+# A symbolic link where a file goes could send a key into someone else's folder:
+# never write through one.
+for f in $files; do
+  if [ -L "$f" ] || [ -d "$f" ]; then
+    fail "$f in $dir is a symbolic link or a folder; remove it, or pass another folder"
+  fi
+done
 
 case $mode in
   tutorial)
@@ -171,8 +181,14 @@ case $mode in
 esac
 
 # Certificates are public; keys and bundles keep the 600 that umask gave them.
+# Should a link or a folder appear at a file's name after the check above, mv
+# must replace that name rather than move into what it points to: GNU mv says
+# so with -T, BSD and macOS mv with -h.
+: >"$scratch/probe"
+if mv -T "$scratch/probe" "$scratch/probe.moved" 2>/dev/null; then no_follow=-T; else no_follow=-h; fi
 for f in $files; do
   case $f in key.pem | *-key.pem | *.p12) ;; *) chmod 644 "$scratch/$f" ;; esac
-  mv -f "$scratch/$f" "$f"
+  mv -f "$no_follow" "$scratch/$f" "$f" 2>"$scratch/mv.log" ||
+    fail "cannot write $f in $dir ($(sed 's/.*: //' "$scratch/mv.log"))"
 done
 echo "gen_certs.sh: wrote$(printf ' %s' $files) in $dir"

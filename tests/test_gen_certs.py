@@ -1,6 +1,7 @@
 """gen_certs.sh makes certificates that today's strict verifiers accept, keeps
-private keys private, never replaces files without --force, and never puts a
-password on a command line."""
+private keys private, never replaces files without --force, and cannot be
+turned against its user: no folder or file that others can write, no writing
+through a link, no password on a command line, no name it should not take."""
 
 import os
 import re
@@ -110,6 +111,53 @@ class GenCertsTest(unittest.TestCase):
         self.assertEqual(run(["bash", SCRIPT, "--bogus"]),
                          (1, "", "gen_certs.sh: unknown option --bogus (see --help)\n"))
 
+
+    def test_nothing_made_is_open_to_others_whatever_the_umask(self):
+        for options, private in (([], ["key.pem"]),
+                                 (["--ca"], ["ca-key.pem", "server-key.pem", "client-key.pem", "client.p12"])):
+            with self.subTest(options):
+                top = self.top / (options[0] if options else "tutorial")
+                status, out, err = run(["bash", "-c", 'umask 000; exec bash "$@"', "bash", SCRIPT, *options,
+                                        top / "new" / "folder"])
+                self.assertEqual((status, err), (0, ""))
+                self.assertEqual((mode(top / "new"), mode(top / "new" / "folder")), (0o700, 0o700))
+                for path in (top / "new" / "folder").iterdir():
+                    self.assertEqual(mode(path), 0o600 if path.name in private else 0o644, path.name)
+
+    def test_force_never_writes_through_a_link(self):
+        gen_certs(self.top / "certs")
+        elsewhere = self.top / "elsewhere"
+        elsewhere.mkdir()
+        (elsewhere / "theirs.pem").write_text("not yours\n")
+        cert = (self.top / "certs" / "cert.pem").read_bytes()
+        for target in (elsewhere, elsewhere / "theirs.pem", elsewhere / "missing.pem"):
+            with self.subTest(target.name):
+                key = self.top / "certs" / "key.pem"
+                key.unlink()
+                key.symlink_to(target)
+                self.assertEqual(run(["bash", SCRIPT, "--force", self.top / "certs"]),
+                                 (1, "", f"gen_certs.sh: key.pem in {self.top / 'certs'} is a symbolic link or a "
+                                         "folder; remove it, or pass another folder\n"))
+                self.assertEqual(sorted(os.listdir(elsewhere)), ["theirs.pem"])
+                self.assertEqual((elsewhere / "theirs.pem").read_text(), "not yours\n")
+                self.assertEqual((self.top / "certs" / "cert.pem").read_bytes(), cert)
+                self.assertTrue(key.is_symlink())
+
+    def test_moves_replace_a_link_rather_than_follow_it(self):
+        # Should a link appear at a file's name after the check, between two commands, the move
+        # replaces the link. Seen here by running the script's last loop on a link to a folder.
+        script = SCRIPT.read_text()
+        last_loop = script[script.index("# Certificates are public"):script.index('echo "gen_certs.sh: wrote')]
+        (self.top / "scratch").mkdir()
+        (self.top / "scratch" / "key.pem").write_text("new key\n")
+        elsewhere = self.top / "elsewhere"
+        elsewhere.mkdir()
+        (self.top / "key.pem").symlink_to(elsewhere)
+        check(run(["bash", "-c", f'set -eu; fail() {{ echo "$*"; exit 1; }}; scratch=scratch files=key.pem dir=.\n'
+                                 f'{last_loop}'], cwd=self.top))
+        self.assertEqual(os.listdir(elsewhere), [])
+        self.assertFalse((self.top / "key.pem").is_symlink())
+        self.assertEqual((self.top / "key.pem").read_text(), "new key\n")
 
     def test_the_p12_password_is_never_on_a_command_line(self):
         self.assertNotIn("pass:", SCRIPT.read_text())
