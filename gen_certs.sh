@@ -11,7 +11,9 @@
 #       Common Name is "client" (client.pem, client-key.pem, client.p12).
 #   ./gen_certs.sh --client NAME [--force] [DIR]
 #       One more client, NAME.pem, NAME-key.pem and NAME.p12, signed by the
-#       CA in DIR that --ca made.
+#       CA in DIR that --ca made. NAME is up to 64 letters, digits, '.', '_'
+#       and '-', not first '-' or '.', and not ca, server, client, cert, key
+#       or anything ending in -key, whose files are already others'.
 #
 # DIR defaults to the current folder. Files that already exist are kept
 # unless --force is given. The PKCS#12 bundles (.p12), for browsers and key
@@ -22,33 +24,65 @@ set -euo pipefail
 # keys are mode 600 from the start, and a folder it creates is 700, so no one
 # else can put a file or a link into it. Certificates are made 644 at the end.
 umask 077
+# Letter ranges such as A-Z mean ASCII letters only, in every shell and locale.
+export LC_ALL=C
 
-usage() { sed -n '2,19s/^# \{0,1\}//p' "$0"; }
+# --help: the comment above, up to its first line of code.
+usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; }
 fail() { echo "gen_certs.sh: $*" >&2; exit 1; }
+# A usage error: the usage line and what was wrong, status 2, as argparse does.
+usage_error() {
+  echo "usage: gen_certs.sh [--ca | --client NAME] [--force] [DIR]" >&2
+  echo "gen_certs.sh: $* (see --help)" >&2
+  exit 2
+}
 
-mode=tutorial force=0 dir=. name=
+mode=tutorial force=0 dir= name=
 while [ $# -gt 0 ]; do
   case $1 in
     --force) force=1 ;;
-    --ca) mode=ca ;;
-    --client)
-      [ $# -ge 2 ] || fail "--client needs a NAME, for example: --client bob"
-      mode=client name=$2
-      shift ;;
+    --ca | --client)
+      [ "$mode" = tutorial ] || usage_error "give only one of --ca and --client NAME"
+      mode=${1#--}
+      if [ "$mode" = client ]; then
+        [ $# -ge 2 ] || usage_error "--client needs a NAME, for example: --client bob"
+        name=$2
+        shift
+      fi ;;
     -h | --help) usage; exit 0 ;;
-    -*) fail "unknown option $1 (see --help)" ;;
-    *) dir=$1 ;;
+    -*) usage_error "unknown option $1" ;;
+    *)
+      [ -z "$dir" ] || usage_error "one folder only, not both $dir and $1"
+      dir=$1 ;;
   esac
   shift
 done
+dir=${dir:-.}
+
+# A client's name becomes its file names and its certificate's Common Name: keep it to
+# characters that are safe in both, and never one whose files are another's: those of
+# --ca and the tutorial, or NAME-key.pem, the key of client NAME. In any case, since some
+# file systems do not tell ca.pem from CA.pem.
+if [ "$mode" = client ]; then
+  case $name in
+    '' | [-.]* | *[!A-Za-z0-9._-]*)
+      usage_error "client name '$name' is not allowed: use letters, digits, '.', '_' and '-', not first '-' or '.'" ;;
+  esac
+  [ ${#name} -le 64 ] || usage_error "client name '$name' is longer than 64 characters, the most a Common Name holds"
+  case $(printf '%s' "$name" | tr '[:upper:]' '[:lower:]') in
+    ca | server | client | cert | key | *-key)
+      usage_error "client name '$name' is taken: ca, server, client, cert, key and names ending in -key name other files" ;;
+  esac
+fi
 
 command -v openssl >/dev/null 2>&1 ||
   fail "the openssl command was not found; install OpenSSL (apt-get install openssl, brew install openssl) and run again"
 
-case $name in
-  *[!A-Za-z0-9._-]* | .* | ca | ca-key | server | server-key)
-    fail "client name '$name' is not allowed; use letters, digits, '.', '_' and '-', and not ca or server" ;;
-esac
+# A new client needs the CA: check before anything is made, so that a mistyped
+# folder is not created.
+if [ "$mode" = client ] && ! { [ -f "$dir/ca.pem" ] && [ -f "$dir/ca-key.pem" ]; }; then
+  fail "no CA in $dir (ca.pem and ca-key.pem); make one first with: ./gen_certs.sh --ca $dir"
+fi
 
 mkdir -p "$dir" 2>/dev/null && cd "$dir" 2>/dev/null && [ -w . ] ||
   fail "cannot use the folder $dir; pass a folder you can write to"
@@ -142,10 +176,7 @@ bundle() {
 case $mode in
   tutorial) files="cert.pem key.pem" ;;
   ca) files="ca.pem ca-key.pem server.pem server-key.pem client.pem client-key.pem client.p12" ;;
-  client)
-    [ -f ca.pem ] && [ -f ca-key.pem ] ||
-      fail "no CA in $dir (ca.pem and ca-key.pem); make one first with: ./gen_certs.sh --ca $dir"
-    files="$name.pem $name-key.pem $name.p12" ;;
+  client) files="$name.pem $name-key.pem $name.p12" ;;
 esac
 
 existing= missing=

@@ -15,6 +15,7 @@ from support import CLIENT_EXTENSIONS, CLEAN_ENV, ROOT, check, gen_certs, openss
 
 SCRIPT = ROOT / "gen_certs.sh"
 SUBJECT = "C = US, ST = California, L = Mountain View, O = Your Organization, OU = Your Unit, CN = %s"
+USAGE = "usage: gen_certs.sh [--ca | --client NAME] [--force] [DIR]\n"
 
 
 def x509(cert, *options):
@@ -109,8 +110,19 @@ class GenCertsTest(unittest.TestCase):
         self.assertTrue(out.startswith("Make the certificates for the mutual TLS tutorial"), out)
         self.assertIn("./gen_certs.sh --client NAME [--force] [DIR]", out)
         self.assertEqual(run(["bash", SCRIPT, "--bogus"]),
-                         (1, "", "gen_certs.sh: unknown option --bogus (see --help)\n"))
+                         (2, "", USAGE + "gen_certs.sh: unknown option --bogus (see --help)\n"))
 
+    def test_usage_errors_make_nothing(self):
+        for args, error in (
+                (["a", "b"], "one folder only, not both a and b"),
+                (["--ca", "a", "--force", "b"], "one folder only, not both a and b"),
+                (["--client"], "--client needs a NAME, for example: --client bob"),
+                (["--ca", "--client", "bob", "a"], "give only one of --ca and --client NAME"),
+                (["--client", "bob", "--client", "carol", "a"], "give only one of --ca and --client NAME")):
+            with self.subTest(args):
+                self.assertEqual(run(["bash", SCRIPT, *args], cwd=self.top),
+                                 (2, "", USAGE + f"gen_certs.sh: {error} (see --help)\n"))
+                self.assertEqual(list(self.top.iterdir()), [])
 
     def test_nothing_made_is_open_to_others_whatever_the_umask(self):
         for options, private in (([], ["key.pem"]),
@@ -251,14 +263,29 @@ class CertificateAuthorityTest(unittest.TestCase):
                              (1, "", f"gen_certs.sh: no CA in {empty} (ca.pem and ca-key.pem); "
                                      f"make one first with: ./gen_certs.sh --ca {empty}\n"))
             self.assertEqual(os.listdir(empty), [])
+            # A mistyped folder is not created.
+            typo = Path(empty) / "typo-dir"
+            self.assertEqual(run(["bash", SCRIPT, "--client", "carol", typo]),
+                             (1, "", f"gen_certs.sh: no CA in {typo} (ca.pem and ca-key.pem); "
+                                     f"make one first with: ./gen_certs.sh --ca {typo}\n"))
+            self.assertEqual(os.listdir(empty), [])
 
     def test_client_names_that_are_not_allowed(self):
-        for name in ("../evil", "a b", "ca", "server", ".hidden", "x/y"):
+        before = sorted(os.listdir(self.top))
+        for name in ("../evil", "a b", ".hidden", "x/y", "", "-rf", "--force", "caf\u00e9", "a\x1b[2J"):
             with self.subTest(name):
-                status, out, err = run(["bash", SCRIPT, "--client", name, self.top])
-                self.assertEqual((status, out), (1, ""))
-                self.assertEqual(err, f"gen_certs.sh: client name '{name}' is not allowed; use letters, digits, "
-                                      "'.', '_' and '-', and not ca or server\n")
+                self.assertEqual(run(["bash", SCRIPT, "--client", name, self.top]),
+                                 (2, "", USAGE + f"gen_certs.sh: client name '{name}' is not allowed: use letters, "
+                                                 "digits, '.', '_' and '-', not first '-' or '.' (see --help)\n"))
+        for name in ("ca", "CA", "server", "Server", "client", "cert", "KEY", "ca-key", "Client-Key", "bob-key"):
+            with self.subTest(name):
+                self.assertEqual(run(["bash", SCRIPT, "--client", name, self.top]),
+                                 (2, "", USAGE + f"gen_certs.sh: client name '{name}' is taken: ca, server, client, "
+                                                 "cert, key and names ending in -key name other files (see --help)\n"))
+        self.assertEqual(run(["bash", SCRIPT, "--client", "x" * 65, self.top]),
+                         (2, "", USAGE + f"gen_certs.sh: client name '{'x' * 65}' is longer than 64 characters, the "
+                                         "most a Common Name holds (see --help)\n"))
+        self.assertEqual(sorted(os.listdir(self.top)), before)
 
     def test_ca_signs_only_end_certificates(self):
         # pathlen:0: a certificate the CA signed with CA:TRUE by mistake cannot sign a client in turn.
