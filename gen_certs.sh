@@ -71,7 +71,8 @@ if [ "$mode" = client ]; then
   [ ${#name} -le 64 ] || usage_error "client name '$name' is longer than 64 characters, the most a Common Name holds"
   case $(printf '%s' "$name" | tr '[:upper:]' '[:lower:]') in
     ca | server | client | cert | key | *-key)
-      usage_error "client name '$name' is taken: ca, server, client, cert, key and names ending in -key name other files" ;;
+      usage_error "client name '$name' is taken: ca, server, client, cert, key" \
+        "and names ending in -key name other files" ;;
   esac
 fi
 
