@@ -167,11 +167,15 @@ class ClientErrorTest(ErrorTest):
                            "make new ones with `make certs`")
 
     def test_urls_that_are_not_https(self):
+        # A usage error: argparse's usage line, the error, and exit status 2.
         for url in ("http://localhost:8443/hello", "localhost:8443", "https://:8443/hello",
                     "https://localhost:port/hello"):
             with self.subTest(url):
-                self.assertOneLine(client(url, cwd=self.certs),
-                                   f"client.py: {url} is not an https://HOST[:PORT]/PATH URL")
+                status, out, err = client(url, cwd=self.certs)
+                self.assertEqual((status, out), (2, ""))
+                self.assertRegex(err, r"^usage: client\.py .*\n")
+                self.assertTrue(err.endswith(f"\nclient.py: error: {url} is not an https://HOST[:PORT]/PATH URL\n"),
+                                err)
 
 
 if __name__ == "__main__":

@@ -1,26 +1,30 @@
 """gen_certs.sh makes certificates that today's strict verifiers accept, keeps
-private keys private, and never replaces files without --force."""
+private keys private, never replaces files without --force, and cannot be
+turned against its user: no folder or file that others can write, no writing
+through a link, no password on a command line, no name it should not take."""
 
 import os
 import re
 import stat
+import subprocess
 import tempfile
 import unittest
 from pathlib import Path
 
-from support import ROOT, check, gen_certs, run
+from support import CLIENT_EXTENSIONS, CLEAN_ENV, ROOT, check, gen_certs, openssl_sign, run
 
 SCRIPT = ROOT / "gen_certs.sh"
 SUBJECT = "C = US, ST = California, L = Mountain View, O = Your Organization, OU = Your Unit, CN = %s"
+USAGE = "usage: gen_certs.sh [--ca | --client NAME] [--force] [DIR]\n"
 
 
 def x509(cert, *options):
     return check(run(["openssl", "x509", "-in", cert, "-noout", *options]))
 
 
-def verify(ca, cert, purpose):
+def verify(ca, cert, purpose, *options):
     """openssl verify -x509_strict; returns (status, output)."""
-    status, out, err = run(["openssl", "verify", "-x509_strict", "-purpose", purpose, "-CAfile", ca, cert])
+    status, out, err = run(["openssl", "verify", "-x509_strict", "-purpose", purpose, "-CAfile", ca, *options, cert])
     return status, out + err
 
 
@@ -44,7 +48,7 @@ class GenCertsTest(unittest.TestCase):
         self.assertIn("Public-Key: (2048 bit)", text)
         self.assertRegex(text, r"X509v3 Subject Alternative Name: \n +DNS:localhost, IP Address:127\.0\.0\.1, "
                                r"IP Address:0:0:0:0:0:0:0:1\n")
-        self.assertRegex(text, r"X509v3 Basic Constraints: critical\n +CA:TRUE\n")
+        self.assertRegex(text, r"X509v3 Basic Constraints: critical\n +CA:TRUE, pathlen:0\n")
         self.assertRegex(text, r"X509v3 Key Usage: critical\n +Digital Signature, Key Encipherment, Certificate Sign\n")
         self.assertRegex(text, r"X509v3 Extended Key Usage: \n +TLS Web Server Authentication, "
                                r"TLS Web Client Authentication\n")
@@ -106,7 +110,86 @@ class GenCertsTest(unittest.TestCase):
         self.assertTrue(out.startswith("Make the certificates for the mutual TLS tutorial"), out)
         self.assertIn("./gen_certs.sh --client NAME [--force] [DIR]", out)
         self.assertEqual(run(["bash", SCRIPT, "--bogus"]),
-                         (1, "", "gen_certs.sh: unknown option --bogus (see --help)\n"))
+                         (2, "", USAGE + "gen_certs.sh: unknown option --bogus (see --help)\n"))
+
+    def test_usage_errors_make_nothing(self):
+        for args, error in (
+                (["a", "b"], "one folder only, not both a and b"),
+                (["--ca", "a", "--force", "b"], "one folder only, not both a and b"),
+                (["--client"], "--client needs a NAME, for example: --client bob"),
+                (["--ca", "--client", "bob", "a"], "give only one of --ca and --client NAME"),
+                (["--client", "bob", "--client", "carol", "a"], "give only one of --ca and --client NAME")):
+            with self.subTest(args):
+                self.assertEqual(run(["bash", SCRIPT, *args], cwd=self.top),
+                                 (2, "", USAGE + f"gen_certs.sh: {error} (see --help)\n"))
+                self.assertEqual(list(self.top.iterdir()), [])
+
+    def test_nothing_made_is_open_to_others_whatever_the_umask(self):
+        for options, private in (([], ["key.pem"]),
+                                 (["--ca"], ["ca-key.pem", "server-key.pem", "client-key.pem", "client.p12"])):
+            with self.subTest(options):
+                top = self.top / (options[0] if options else "tutorial")
+                status, out, err = run(["bash", "-c", 'umask 000; exec bash "$@"', "bash", SCRIPT, *options,
+                                        top / "new" / "folder"])
+                self.assertEqual((status, err), (0, ""))
+                self.assertEqual((mode(top / "new"), mode(top / "new" / "folder")), (0o700, 0o700))
+                for path in (top / "new" / "folder").iterdir():
+                    self.assertEqual(mode(path), 0o600 if path.name in private else 0o644, path.name)
+
+    def test_force_never_writes_through_a_link(self):
+        gen_certs(self.top / "certs")
+        elsewhere = self.top / "elsewhere"
+        elsewhere.mkdir()
+        (elsewhere / "theirs.pem").write_text("not yours\n")
+        cert = (self.top / "certs" / "cert.pem").read_bytes()
+        for target in (elsewhere, elsewhere / "theirs.pem", elsewhere / "missing.pem"):
+            with self.subTest(target.name):
+                key = self.top / "certs" / "key.pem"
+                key.unlink()
+                key.symlink_to(target)
+                self.assertEqual(run(["bash", SCRIPT, "--force", self.top / "certs"]),
+                                 (1, "", f"gen_certs.sh: key.pem in {self.top / 'certs'} is a symbolic link or a "
+                                         "folder; remove it, or pass another folder\n"))
+                self.assertEqual(sorted(os.listdir(elsewhere)), ["theirs.pem"])
+                self.assertEqual((elsewhere / "theirs.pem").read_text(), "not yours\n")
+                self.assertEqual((self.top / "certs" / "cert.pem").read_bytes(), cert)
+                self.assertTrue(key.is_symlink())
+
+    def test_moves_replace_a_link_rather_than_follow_it(self):
+        # Should a link appear at a file's name after the check, between two commands, the move
+        # replaces the link. Seen here by running the script's last loop on a link to a folder.
+        script = SCRIPT.read_text()
+        last_loop = script[script.index("# Certificates are public"):script.index('echo "gen_certs.sh: wrote')]
+        (self.top / "scratch").mkdir()
+        (self.top / "scratch" / "key.pem").write_text("new key\n")
+        elsewhere = self.top / "elsewhere"
+        elsewhere.mkdir()
+        (self.top / "key.pem").symlink_to(elsewhere)
+        check(run(["bash", "-c", f'set -eu; fail() {{ echo "$*"; exit 1; }}; scratch=scratch files=key.pem dir=.\n'
+                                 f'{last_loop}'], cwd=self.top))
+        self.assertEqual(os.listdir(elsewhere), [])
+        self.assertFalse((self.top / "key.pem").is_symlink())
+        self.assertEqual((self.top / "key.pem").read_text(), "new key\n")
+
+    def test_the_p12_password_is_never_on_a_command_line(self):
+        self.assertNotIn("pass:", SCRIPT.read_text())
+        # Every openssl command the script runs, with its arguments, through a logging stand-in.
+        bin_folder = self.top / "bin"
+        bin_folder.mkdir()
+        openssl = check(run(["bash", "-c", "command -v openssl"])).strip()
+        (bin_folder / "openssl").write_text(f'#!/bin/sh\nprintf "%s\\n" "$*" >>"{self.top}/argv.log"\n'
+                                            f'exec "{openssl}" "$@"\n')
+        (bin_folder / "openssl").chmod(0o755)
+        env = dict(CLEAN_ENV, PATH=f"{bin_folder}:{CLEAN_ENV['PATH']}", P12_PASSWORD="s3cret-Word")
+        done = subprocess.run(["bash", SCRIPT, "--ca", self.top / "pki"], env=env, capture_output=True, text=True,
+                              timeout=60)
+        self.assertEqual((done.returncode, done.stderr), (0, ""))
+        commands = (self.top / "argv.log").read_text()
+        self.assertIn("pkcs12 -export", commands)
+        self.assertNotIn("s3cret-Word", commands)
+        out = check(run(["openssl", "pkcs12", "-in", self.top / "pki" / "client.p12", "-passin", "pass:s3cret-Word",
+                         "-nodes"]))
+        self.assertIn("friendlyName: client", out)
 
 
 class CertificateAuthorityTest(unittest.TestCase):
@@ -136,7 +219,7 @@ class CertificateAuthorityTest(unittest.TestCase):
         ca = self.top / "ca.pem"
         text = x509(ca, "-text")
         self.assertEqual(x509(ca, "-subject"), "subject=" + SUBJECT % "Tutorial CA" + "\n")
-        self.assertRegex(text, r"X509v3 Basic Constraints: critical\n +CA:TRUE\n")
+        self.assertRegex(text, r"X509v3 Basic Constraints: critical\n +CA:TRUE, pathlen:0\n")
         self.assertRegex(text, r"X509v3 Key Usage: critical\n +Certificate Sign, CRL Sign\n")
         self.assertIn("X509v3 Subject Key Identifier", text)
         self.assertNotIn("Extended Key Usage", text)
@@ -180,14 +263,41 @@ class CertificateAuthorityTest(unittest.TestCase):
                              (1, "", f"gen_certs.sh: no CA in {empty} (ca.pem and ca-key.pem); "
                                      f"make one first with: ./gen_certs.sh --ca {empty}\n"))
             self.assertEqual(os.listdir(empty), [])
+            # A mistyped folder is not created.
+            typo = Path(empty) / "typo-dir"
+            self.assertEqual(run(["bash", SCRIPT, "--client", "carol", typo]),
+                             (1, "", f"gen_certs.sh: no CA in {typo} (ca.pem and ca-key.pem); "
+                                     f"make one first with: ./gen_certs.sh --ca {typo}\n"))
+            self.assertEqual(os.listdir(empty), [])
 
     def test_client_names_that_are_not_allowed(self):
-        for name in ("../evil", "a b", "ca", "server", ".hidden", "x/y"):
+        before = sorted(os.listdir(self.top))
+        for name in ("../evil", "a b", ".hidden", "x/y", "", "-rf", "--force", "caf\u00e9", "a\x1b[2J"):
             with self.subTest(name):
-                status, out, err = run(["bash", SCRIPT, "--client", name, self.top])
-                self.assertEqual((status, out), (1, ""))
-                self.assertEqual(err, f"gen_certs.sh: client name '{name}' is not allowed; use letters, digits, "
-                                      "'.', '_' and '-', and not ca or server\n")
+                self.assertEqual(run(["bash", SCRIPT, "--client", name, self.top]),
+                                 (2, "", USAGE + f"gen_certs.sh: client name '{name}' is not allowed: use letters, "
+                                                 "digits, '.', '_' and '-', not first '-' or '.' (see --help)\n"))
+        for name in ("ca", "CA", "server", "Server", "client", "cert", "KEY", "ca-key", "Client-Key", "bob-key"):
+            with self.subTest(name):
+                self.assertEqual(run(["bash", SCRIPT, "--client", name, self.top]),
+                                 (2, "", USAGE + f"gen_certs.sh: client name '{name}' is taken: ca, server, client, "
+                                                 "cert, key and names ending in -key name other files (see --help)\n"))
+        self.assertEqual(run(["bash", SCRIPT, "--client", "x" * 65, self.top]),
+                         (2, "", USAGE + f"gen_certs.sh: client name '{'x' * 65}' is longer than 64 characters, the "
+                                         "most a Common Name holds (see --help)\n"))
+        self.assertEqual(sorted(os.listdir(self.top)), before)
+
+    def test_ca_signs_only_end_certificates(self):
+        # pathlen:0: a certificate the CA signed with CA:TRUE by mistake cannot sign a client in turn.
+        with tempfile.TemporaryDirectory(prefix="mtls-test-") as work:
+            mistake, mistake_key = openssl_sign(work, "mistake", self.top / "ca.pem", self.top / "ca-key.pem",
+                                                "basicConstraints = critical, CA:TRUE\n"
+                                                "keyUsage = critical, keyCertSign, digitalSignature\n"
+                                                "subjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid:always")
+            forged, _ = openssl_sign(work, "forged", mistake, mistake_key, CLIENT_EXTENSIONS)
+            status, out = verify(self.top / "ca.pem", forged, "sslclient", "-untrusted", mistake)
+            self.assertNotEqual(status, 0, out)
+            self.assertIn("path length constraint exceeded", out)
 
     def test_existing_client_is_kept(self):
         before = (self.top / "bob.pem").read_bytes()
