@@ -89,8 +89,10 @@ mkdir -p "$dir" 2>/dev/null && cd "$dir" 2>/dev/null && [ -w . ] ||
   fail "cannot use the folder $dir; pass a folder you can write to"
 
 # Every file is made in a private scratch folder and moved into place at the
-# end, so a failure half way leaves nothing behind.
-scratch=$(mktemp -d)
+# end, so a failure half way leaves nothing behind. The folder is in DIR, on the
+# same file system, so that each move is one rename: a server reading NAME.pem
+# sees the old file or the new one, never half of one.
+scratch=$PWD/$(mktemp -d .gen_certs.XXXXXX)
 trap 'rm -rf "$scratch"' EXIT
 
 # The same subject as the original tutorial, less the Common Name.

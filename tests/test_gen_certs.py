@@ -171,16 +171,20 @@ class GenCertsTest(unittest.TestCase):
         self.assertFalse((self.top / "key.pem").is_symlink())
         self.assertEqual((self.top / "key.pem").read_text(), "new key\n")
 
-    def test_the_p12_password_is_never_on_a_command_line(self):
-        self.assertNotIn("pass:", SCRIPT.read_text())
-        # Every openssl command the script runs, with its arguments, through a logging stand-in.
+    def logging_openssl(self):
+        """An environment whose openssl logs every command the script runs, with its arguments,
+        one a line, to argv.log."""
         bin_folder = self.top / "bin"
         bin_folder.mkdir()
         openssl = check(run(["bash", "-c", "command -v openssl"])).strip()
         (bin_folder / "openssl").write_text(f'#!/bin/sh\nprintf "%s\\n" "$*" >>"{self.top}/argv.log"\n'
                                             f'exec "{openssl}" "$@"\n')
         (bin_folder / "openssl").chmod(0o755)
-        env = dict(CLEAN_ENV, PATH=f"{bin_folder}:{CLEAN_ENV['PATH']}", P12_PASSWORD="s3cret-Word")
+        return dict(CLEAN_ENV, PATH=f"{bin_folder}:{CLEAN_ENV['PATH']}")
+
+    def test_the_p12_password_is_never_on_a_command_line(self):
+        self.assertNotIn("pass:", SCRIPT.read_text())
+        env = dict(self.logging_openssl(), P12_PASSWORD="s3cret-Word")
         done = subprocess.run(["bash", SCRIPT, "--ca", self.top / "pki"], env=env, capture_output=True, text=True,
                               timeout=60)
         self.assertEqual((done.returncode, done.stderr), (0, ""))
@@ -190,6 +194,20 @@ class GenCertsTest(unittest.TestCase):
         out = check(run(["openssl", "pkcs12", "-in", self.top / "pki" / "client.p12", "-passin", "pass:s3cret-Word",
                          "-nodes"]))
         self.assertIn("friendlyName: client", out)
+
+    def test_files_are_made_in_the_folder_so_that_each_move_is_one_rename(self):
+        # Made anywhere else (/tmp is often another file system), mv would copy: a server reading
+        # server.pem at that moment could read half a file.
+        pki = self.top / "pki"
+        done = subprocess.run(["bash", SCRIPT, "--ca", pki], env=self.logging_openssl(), capture_output=True,
+                              text=True, timeout=60)
+        self.assertEqual((done.returncode, done.stderr), (0, ""))
+        written = re.findall(r" -(?:out|keyout) (\S+)", (self.top / "argv.log").read_text())
+        self.assertGreaterEqual(len(written), 7)
+        for path in written:
+            self.assertTrue(path.startswith(f"{pki}/.gen_certs."), path)
+        # The scratch folder is gone.
+        self.assertEqual([name for name in os.listdir(pki) if name.startswith(".")], [])
 
 
 class CertificateAuthorityTest(unittest.TestCase):
