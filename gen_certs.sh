@@ -5,19 +5,21 @@
 #       The tutorial's one self-signed certificate (cert.pem) and its key
 #       (key.pem). The server and the client both use it as their identity
 #       and both trust it as their CA.
-#   ./gen_certs.sh --ca [--force] [DIR]
+#   ./gen_certs.sh --ca [--days N] [--force] [DIR]
 #       A small CA (ca.pem, ca-key.pem), a server certificate it signs
 #       (server.pem, server-key.pem) and a client certificate whose subject
 #       Common Name is "client" (client.pem, client-key.pem, client.p12).
-#   ./gen_certs.sh --client NAME [--force] [DIR]
+#   ./gen_certs.sh --client NAME [--days N] [--force] [DIR]
 #       One more client, NAME.pem, NAME-key.pem and NAME.p12, signed by the
 #       CA in DIR that --ca made. NAME is up to 64 letters, digits, '.', '_'
 #       and '-', not first '-' or '.', and not ca, server, client, cert, key
 #       or anything ending in -key, whose files are already others'.
 #
 # DIR defaults to the current folder. Files that already exist are kept
-# unless --force is given. The PKCS#12 bundles (.p12), for browsers and key
-# stores, are protected by the password in $P12_PASSWORD, "mtls" if unset.
+# unless --force is given. Certificates are valid for 3650 days, or N days
+# with --days N (1 to 3650); the CA itself always for 3650. The PKCS#12
+# bundles (.p12), for browsers and key stores, are protected by the password
+# in $P12_PASSWORD, "mtls" if unset.
 set -euo pipefail
 
 # Nothing this script makes is readable by other users, not even for a moment:
@@ -32,12 +34,12 @@ usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0";
 fail() { echo "gen_certs.sh: $*" >&2; exit 1; }
 # A usage error: the usage line and what was wrong, status 2, as argparse does.
 usage_error() {
-  echo "usage: gen_certs.sh [--ca | --client NAME] [--force] [DIR]" >&2
+  echo "usage: gen_certs.sh [--ca | --client NAME] [--days N] [--force] [DIR]" >&2
   echo "gen_certs.sh: $* (see --help)" >&2
   exit 2
 }
 
-mode=tutorial force=0 dir= name=
+mode=tutorial force=0 dir= name= days= days_given=0
 while [ $# -gt 0 ]; do
   case $1 in
     --force) force=1 ;;
@@ -49,6 +51,11 @@ while [ $# -gt 0 ]; do
         name=$2
         shift
       fi ;;
+    --days)
+      [ "$days_given" = 0 ] || usage_error "give --days once"
+      [ $# -ge 2 ] || usage_error "--days needs a number of days, for example: --days 30"
+      days=$2 days_given=1
+      shift ;;
     -h | --help) usage; exit 0 ;;
     -*) usage_error "unknown option $1" ;;
     *)
@@ -58,6 +65,20 @@ while [ $# -gt 0 ]; do
   shift
 done
 dir=${dir:-.}
+
+# --days sets the life of the certificates this run signs; the CA's own is ten years, and
+# a certificate outliving its CA would be of no use.
+if [ "$days_given" = 1 ]; then
+  case $mode in
+    ca | client) ;;
+    *) usage_error "--days goes with --ca or --client, which sign certificates" ;;
+  esac
+  case $days in
+    '' | 0* | *[!0-9]*) usage_error "--days takes a whole number of days from 1 to 3650, not '$days'" ;;
+  esac
+  [ ${#days} -le 4 ] && [ "$days" -le 3650 ] ||
+    usage_error "--days takes a whole number of days from 1 to 3650, not '$days'"
+fi
 
 # A client's name becomes its file names and its certificate's Common Name: keep it to
 # characters that are safe in both, and never one whose files are another's: those of
@@ -97,7 +118,10 @@ trap 'rm -rf "$scratch"' EXIT
 
 # The same subject as the original tutorial, less the Common Name.
 SUBJECT="/C=US/ST=California/L=Mountain View/O=Your Organization/OU=Your Unit"
-DAYS=3650
+# The CA, and the tutorial's self-signed pair, are valid for ten years; what the CA
+# signs for as long, or for --days N.
+CA_DAYS=3650
+days=${days:-$CA_DAYS}
 # openssl reads the password from the environment (-passout env:P12_PASSWORD): on a
 # command line, any user on the machine could read it with ps.
 export P12_PASSWORD=${P12_PASSWORD:-mtls}
@@ -152,7 +176,7 @@ run_openssl() {
 # self_signed BASE SECTION CN: a new RSA 2048 key and a self-signed
 # certificate for it, as BASE.pem and BASE-key.pem in the scratch folder.
 self_signed() {
-  run_openssl req -x509 -new -newkey rsa:2048 -nodes -sha256 -days "$DAYS" \
+  run_openssl req -x509 -new -newkey rsa:2048 -nodes -sha256 -days "$CA_DAYS" \
     -config "$scratch/openssl.cnf" -extensions "$2" -subj "$SUBJECT/CN=$3" \
     -keyout "$scratch/$1-key.pem" -out "$scratch/$1.pem"
 }
@@ -163,7 +187,7 @@ signed() {
     -config "$scratch/openssl.cnf" -subj "$SUBJECT/CN=$3" \
     -keyout "$scratch/$1-key.pem" -out "$scratch/$1.csr"
   # A random 128-bit serial: no serial file to keep, and no two alike.
-  run_openssl x509 -req -sha256 -days "$DAYS" -in "$scratch/$1.csr" \
+  run_openssl x509 -req -sha256 -days "$days" -in "$scratch/$1.csr" \
     -CA "$4/ca.pem" -CAkey "$4/ca-key.pem" -set_serial "0x$(openssl rand -hex 16)" \
     -extfile "$scratch/openssl.cnf" -extensions "$2" -out "$scratch/$1.pem"
   rm "$scratch/$1.csr"

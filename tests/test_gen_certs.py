@@ -15,7 +15,7 @@ from support import CLIENT_EXTENSIONS, CLEAN_ENV, ROOT, check, gen_certs, openss
 
 SCRIPT = ROOT / "gen_certs.sh"
 SUBJECT = "C = US, ST = California, L = Mountain View, O = Your Organization, OU = Your Unit, CN = %s"
-USAGE = "usage: gen_certs.sh [--ca | --client NAME] [--force] [DIR]\n"
+USAGE = "usage: gen_certs.sh [--ca | --client NAME] [--days N] [--force] [DIR]\n"
 
 
 def x509(cert, *options):
@@ -108,7 +108,7 @@ class GenCertsTest(unittest.TestCase):
         status, out, err = run(["bash", SCRIPT, "--help"])
         self.assertEqual((status, err), (0, ""))
         self.assertTrue(out.startswith("Make the certificates for the mutual TLS tutorial"), out)
-        self.assertIn("./gen_certs.sh --client NAME [--force] [DIR]", out)
+        self.assertIn("./gen_certs.sh --client NAME [--days N] [--force] [DIR]", out)
         self.assertEqual(run(["bash", SCRIPT, "--bogus"]),
                          (2, "", USAGE + "gen_certs.sh: unknown option --bogus (see --help)\n"))
 
