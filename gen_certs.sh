@@ -4,22 +4,34 @@
 #   ./gen_certs.sh [--force] [DIR]
 #       The tutorial's one self-signed certificate (cert.pem) and its key
 #       (key.pem). The server and the client both use it as their identity
-#       and both trust it as their CA.
+#       and both trust it as their CA. No CA revokes it: --force makes a
+#       new pair.
 #   ./gen_certs.sh --ca [--days N] [--force] [DIR]
 #       A small CA (ca.pem, ca-key.pem), a server certificate it signs
-#       (server.pem, server-key.pem) and a client certificate whose subject
-#       Common Name is "client" (client.pem, client-key.pem, client.p12).
+#       (server.pem, server-key.pem), a client certificate whose subject
+#       Common Name is "client" (client.pem, client-key.pem, client.p12),
+#       and the CA's list of revoked certificates, empty (crl.pem).
 #   ./gen_certs.sh --client NAME [--days N] [--force] [DIR]
 #       One more client, NAME.pem, NAME-key.pem and NAME.p12, signed by the
 #       CA in DIR that --ca made. NAME is up to 64 letters, digits, '.', '_'
-#       and '-', not first '-' or '.', and not ca, server, client, cert, key
-#       or anything ending in -key, whose files are already others'.
+#       and '-', not first '-' or '.', and not ca, server, client, cert, key,
+#       crl or anything ending in -key, whose files are already others', nor
+#       localhost, the server's Common Name.
+#   ./gen_certs.sh --revoke NAME [DIR]
+#       Revoke NAME.pem, and any earlier certificate of NAME, and write
+#       crl.pem anew. Revoking NAME again just writes crl.pem anew.
+#   ./gen_certs.sh --crl [DIR]
+#       Write crl.pem anew. It is valid for 365 days; past that, a server
+#       that checks it refuses every client, so write it anew within the year.
 #
 # DIR defaults to the current folder. Files that already exist are kept
 # unless --force is given. Certificates are valid for 3650 days, or N days
 # with --days N (1 to 3650); the CA itself always for 3650. The PKCS#12
 # bundles (.p12), for browsers and key stores, are protected by the password
-# in $P12_PASSWORD, "mtls" if unset.
+# in $P12_PASSWORD, "mtls" if unset. The CA's records are in DIR/ca-db/,
+# private like the keys: index.txt (openssl ca's list of the certificates
+# it signed and revoked), crlnumber (the number of the next CRL) and
+# certs/SERIAL.pem (a copy of each certificate signed, to revoke it later).
 set -euo pipefail
 
 # Nothing this script makes is readable by other users, not even for a moment:
@@ -34,7 +46,8 @@ usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0";
 fail() { echo "gen_certs.sh: $*" >&2; exit 1; }
 # A usage error: the usage line and what was wrong, status 2, as argparse does.
 usage_error() {
-  echo "usage: gen_certs.sh [--ca | --client NAME] [--days N] [--force] [DIR]" >&2
+  echo "usage: gen_certs.sh [--ca | --client NAME | --revoke NAME | --crl]" \
+    "[--days N] [--force] [DIR]" >&2
   echo "gen_certs.sh: $* (see --help)" >&2
   exit 2
 }
@@ -43,14 +56,15 @@ mode=tutorial force=0 dir= name= days= days_given=0
 while [ $# -gt 0 ]; do
   case $1 in
     --force) force=1 ;;
-    --ca | --client)
-      [ "$mode" = tutorial ] || usage_error "give only one of --ca and --client NAME"
+    --ca | --client | --revoke | --crl)
+      [ "$mode" = tutorial ] || usage_error "give only one of --ca, --client NAME, --revoke NAME and --crl"
       mode=${1#--}
-      if [ "$mode" = client ]; then
-        [ $# -ge 2 ] || usage_error "--client needs a NAME, for example: --client bob"
-        name=$2
-        shift
-      fi ;;
+      case $mode in
+        client | revoke)
+          [ $# -ge 2 ] || usage_error "$1 needs a NAME, for example: $1 bob"
+          name=$2
+          shift ;;
+      esac ;;
     --days)
       [ "$days_given" = 0 ] || usage_error "give --days once"
       [ $# -ge 2 ] || usage_error "--days needs a number of days, for example: --days 30"
@@ -79,32 +93,47 @@ if [ "$days_given" = 1 ]; then
   [ ${#days} -le 4 ] && [ "$days" -le 3650 ] ||
     usage_error "--days takes a whole number of days from 1 to 3650, not '$days'"
 fi
+# --revoke and --crl replace only the files they must, whatever is there.
+case $mode in
+  revoke | crl) [ "$force" = 0 ] || usage_error "--$mode replaces only what it must, and takes no --force" ;;
+esac
 
 # A client's name becomes its file names and its certificate's Common Name: keep it to
 # characters that are safe in both, and never one whose files are another's: those of
-# --ca and the tutorial, or NAME-key.pem, the key of client NAME. In any case, since some
-# file systems do not tell ca.pem from CA.pem.
-if [ "$mode" = client ]; then
-  case $name in
-    '' | [-.]* | *[!A-Za-z0-9._-]*)
-      usage_error "client name '$name' is not allowed: use letters, digits, '.', '_' and '-', not first '-' or '.'" ;;
-  esac
-  [ ${#name} -le 64 ] || usage_error "client name '$name' is longer than 64 characters, the most a Common Name holds"
-  case $(printf '%s' "$name" | tr '[:upper:]' '[:lower:]') in
-    ca | server | client | cert | key | *-key)
-      usage_error "client name '$name' is taken: ca, server, client, cert, key" \
-        "and names ending in -key name other files" ;;
-  esac
-fi
+# --ca and the tutorial, crl.pem, or NAME-key.pem, the key of client NAME. In any case,
+# since some file systems do not tell ca.pem from CA.pem. Nor the server's Common Name:
+# --revoke NAME revokes every certificate with NAME's subject.
+case $mode in client) label="client name" ;; *) label=name ;; esac
+case $mode in
+  client | revoke)
+    case $name in
+      '' | [-.]* | *[!A-Za-z0-9._-]*)
+        usage_error "$label '$name' is not allowed: use letters, digits, '.', '_' and '-', not first '-' or '.'" ;;
+    esac
+    [ ${#name} -le 64 ] || usage_error "$label '$name' is longer than 64 characters, the most a Common Name holds"
+    name_in_lower_case=$(printf '%s' "$name" | tr '[:upper:]' '[:lower:]') ;;
+esac
+case $mode:${name_in_lower_case-} in
+  client:ca | client:server | client:client | client:cert | client:key | client:crl | client:*-key)
+    usage_error "client name '$name' is taken: ca, server, client, cert, key, crl" \
+      "and names ending in -key name other files" ;;
+  client:localhost)
+    usage_error "client name '$name' is the server's Common Name; choose another" ;;
+  revoke:ca | revoke:cert | revoke:key | revoke:crl | revoke:*-key)
+    usage_error "--$mode takes server, client or a NAME made with --client, not '$name'" ;;
+esac
 
 command -v openssl >/dev/null 2>&1 ||
   fail "the openssl command was not found; install OpenSSL (apt-get install openssl, brew install openssl) and run again"
 
-# A new client needs the CA: check before anything is made, so that a mistyped
-# folder is not created.
-if [ "$mode" = client ] && ! { [ -f "$dir/ca.pem" ] && [ -f "$dir/ca-key.pem" ]; }; then
-  fail "no CA in $dir (ca.pem and ca-key.pem); make one first with: ./gen_certs.sh --ca $dir"
-fi
+# A new client, revoking and the CRL need the CA: check before anything is made, so
+# that a mistyped folder is not created.
+case $mode in
+  client | revoke | crl)
+    [ -f "$dir/ca.pem" ] && [ -f "$dir/ca-key.pem" ] ||
+      fail "no CA in $dir (ca.pem and ca-key.pem); make one first with: ./gen_certs.sh --ca $dir" ;;
+esac
+[ "$mode" != revoke ] || [ -f "$dir/$name.pem" ] || fail "no $name.pem in $dir to revoke"
 
 mkdir -p "$dir" 2>/dev/null && cd "$dir" 2>/dev/null && [ -w . ] ||
   fail "cannot use the folder $dir; pass a folder you can write to"
@@ -122,6 +151,10 @@ SUBJECT="/C=US/ST=California/L=Mountain View/O=Your Organization/OU=Your Unit"
 # signs for as long, or for --days N.
 CA_DAYS=3650
 days=${days:-$CA_DAYS}
+# A CRL says until when it may be used. A year: a copy no one updates stops being
+# trusted within the year instead of hiding later revocations for good, and a CA that
+# seldom revokes has a year to write it anew (--crl) before servers refuse everyone.
+CRL_DAYS=365
 # openssl reads the password from the environment (-passout env:P12_PASSWORD): on a
 # command line, any user on the machine could read it with ps.
 export P12_PASSWORD=${P12_PASSWORD:-mtls}
@@ -167,6 +200,28 @@ subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid:always
 EOF
 
+# The CA's database, for `openssl ca`: which certificates it signed and which it
+# revoked (index.txt), and the number of its next CRL (crlnumber). It is worked on in
+# the scratch folder, where `openssl ca` runs, and moved into DIR/ca-db/ at the end.
+# Revoking a certificate does not need the database to hold it first, so signing stays
+# with `openssl x509 -req`; each certificate is then added to it (see record). RFC 5280
+# asks a CRL for its number and its issuer's key identifier; strict verifiers check them.
+cat >"$scratch/ca.cnf" <<'EOF'
+[ca]
+default_ca = tutorial_ca
+
+[tutorial_ca]
+database = ca-db/index.txt
+crlnumber = ca-db/crlnumber
+default_md = sha256
+# A client made anew with --force has the subject of the one it replaces; both stay on record.
+unique_subject = no
+crl_extensions = crl_extensions
+
+[crl_extensions]
+authorityKeyIdentifier = keyid:always
+EOF
+
 # openssl prints progress dots and key details; keep its output only for errors.
 run_openssl() {
   openssl "$@" >"$scratch/openssl.log" 2>&1 ||
@@ -191,6 +246,7 @@ signed() {
     -CA "$4/ca.pem" -CAkey "$4/ca-key.pem" -set_serial "0x$(openssl rand -hex 16)" \
     -extfile "$scratch/openssl.cnf" -extensions "$2" -out "$scratch/$1.pem"
   rm "$scratch/$1.csr"
+  record "$scratch/$1.pem"
 }
 
 # bundle BASE CADIR: BASE.p12 holding the client's certificate and key, and
@@ -200,29 +256,99 @@ bundle() {
     -certfile "$2/ca.pem" -passout env:P12_PASSWORD -out "$scratch/$1.p12"
 }
 
+# ca_database ARGUMENT...: `openssl ca` on the database in the scratch folder, as the CA
+# in $cadir. Paths given to it must be absolute.
+ca_database() {
+  (cd "$scratch" && run_openssl ca -batch -config ca.cnf -cert "$cadir/ca.pem" -keyfile "$cadir/ca-key.pem" "$@")
+}
+
+# serial_of CERT: CERT's serial number in hexadecimal, as the database writes it.
+serial_of() { openssl x509 -in "$1" -noout -serial | sed 's/^serial=//'; }
+
+# status_of SERIAL: V (valid) or R (revoked) if the database has SERIAL, else nothing.
+status_of() {
+  serial=$1 awk -F '\t' 'toupper($4) == toupper(ENVIRON["serial"]) { print $1 }' "$scratch/ca-db/index.txt"
+}
+
+# record CERT: put CERT on the CA's record, and a copy of it in ca-db/certs/, unless it
+# is there already; `openssl ca -revoke` needs the certificate, and the copy is kept
+# for when CERT's file has been replaced.
+record() {
+  local serial
+  serial=$(serial_of "$1")
+  [ -z "$(status_of "$serial")" ] || return 0
+  ca_database -valid "$1"
+  cp "$1" "$scratch/ca-db/certs/$serial.pem"
+}
+
+# signed_by_ca CERT: whether ca.pem in DIR signed CERT (even one out of date).
+signed_by_ca() { openssl verify -no_check_time -CAfile ca.pem "$1" >/dev/null 2>&1; }
+
+# files: what this run makes and reports, which --force must allow to replace;
+# also: what it writes anew whatever is there.
+also=
 case $mode in
   tutorial) files="cert.pem key.pem" ;;
-  ca) files="ca.pem ca-key.pem server.pem server-key.pem client.pem client-key.pem client.p12" ;;
+  ca) files="ca.pem ca-key.pem server.pem server-key.pem client.pem client-key.pem client.p12" also=crl.pem ;;
   client) files="$name.pem $name-key.pem $name.p12" ;;
+  revoke | crl) files= also=crl.pem ;;
 esac
 
-existing= missing=
-for f in $files; do
-  if [ -e "$f" ]; then existing="$existing $f"; else missing="$missing $f"; fi
-done
-if [ -n "$existing" ] && [ "$force" = 0 ]; then
-  # All there: nothing to do. Only some: a new pair would not match what is left.
-  [ -z "$missing" ] || fail "found${existing} but not${missing} in $dir; make them all anew with --force"
-  echo "gen_certs.sh: keeping the existing${existing} in $dir (use --force to replace them)"
-  exit 0
-fi
+case $mode in
+  tutorial | ca | client)
+    existing= missing=
+    for f in $files; do
+      if [ -e "$f" ]; then existing="$existing $f"; else missing="$missing $f"; fi
+    done
+    if [ -n "$existing" ] && [ "$force" = 0 ]; then
+      # All there: nothing to do. Only some: a new pair would not match what is left.
+      [ -z "$missing" ] || fail "found${existing} but not${missing} in $dir; make them all anew with --force"
+      echo "gen_certs.sh: keeping the existing${existing} in $dir (use --force to replace them)"
+      exit 0
+    fi ;;
+esac
 # A symbolic link where a file goes could send a key into someone else's folder:
 # never write through one.
-for f in $files; do
+[ "$mode" = tutorial ] || db="ca-db/index.txt ca-db/index.txt.attr ca-db/crlnumber"
+for f in $files $also ${db-}; do
   if [ -L "$f" ] || [ -d "$f" ]; then
     fail "$f in $dir is a symbolic link or a folder; remove it, or pass another folder"
   fi
 done
+if [ "$mode" != tutorial ]; then
+  for f in ca-db ca-db/certs; do
+    if [ -L "$f" ] || { [ -e "$f" ] && [ ! -d "$f" ]; }; then
+      fail "$f in $dir is a symbolic link or not a folder; remove it, or pass another folder"
+    fi
+  done
+fi
+
+# The CA's database: a new one for a new CA; otherwise a copy of the one in DIR, or a
+# new one for a CA made before gen_certs.sh kept one.
+if [ "$mode" != tutorial ]; then
+  mkdir -p "$scratch/ca-db/certs"
+  if [ "$mode" != ca ] && [ -e ca-db ]; then
+    for f in index.txt crlnumber; do
+      [ -f "ca-db/$f" ] ||
+        fail "no $f in $dir/ca-db, the CA's record of what it revoked; restore ca-db from a backup"
+    done
+    cp ca-db/index.txt ca-db/crlnumber "$scratch/ca-db/"
+    [ ! -f ca-db/index.txt.attr ] || cp ca-db/index.txt.attr "$scratch/ca-db/"
+  else
+    : >"$scratch/ca-db/index.txt"
+    echo 01 >"$scratch/ca-db/crlnumber"
+  fi
+fi
+case $mode in ca) cadir=$scratch ;; *) cadir=$PWD ;; esac
+
+if [ "$mode" = revoke ]; then
+  signed_by_ca "$name.pem" ||
+    fail "$name.pem in $dir is not signed by the CA there (ca.pem), so it cannot be revoked here"
+  # On record, with a copy, like every certificate the CA signs.
+  record "$PWD/$name.pem"
+  serial=$(serial_of "$name.pem")
+  status=$(status_of "$serial")
+fi
 
 case $mode in
   tutorial)
@@ -234,9 +360,40 @@ case $mode in
     signed client client client "$scratch"
     bundle client "$scratch" ;;
   client)
+    # The certificate replaced stays on record, so that revoking NAME revokes it too.
+    if [ -f "$name.pem" ] && signed_by_ca "$name.pem"; then record "$PWD/$name.pem"; fi
     signed "$name" client "$name" .
     bundle "$name" . ;;
+  revoke)
+    # Every certificate on record with NAME's subject: NAME.pem and those it replaced.
+    subject=$(serial=$serial awk -F '\t' 'toupper($4) == toupper(ENVIRON["serial"]) { print $6 }' \
+      "$scratch/ca-db/index.txt")
+    earlier=0
+    for s in $(subject=$subject awk -F '\t' '$1 == "V" && $6 == ENVIRON["subject"] { print $4 }' \
+      "$scratch/ca-db/index.txt"); do
+      if [ "$s" = "$serial" ]; then copy=$PWD/$name.pem
+      elif [ -f "ca-db/certs/$s.pem" ]; then copy=$PWD/ca-db/certs/$s.pem; earlier=$((earlier + 1))
+      elif [ -f "$scratch/ca-db/certs/$s.pem" ]; then copy=$scratch/ca-db/certs/$s.pem; earlier=$((earlier + 1))
+      else fail "no copy of certificate $s, an earlier one of $name, in $dir/ca-db/certs; it cannot be revoked"
+      fi
+      ca_database -revoke "$copy"
+    done ;;
 esac
+case $mode in
+  ca | revoke | crl) ca_database -gencrl -crldays "$CRL_DAYS" -out "$scratch/crl.pem" ;;
+esac
+
+# What is reported; then the files in the order they are moved: the CA's database
+# first, with crl.pem after it, so that a failure half way leaves a database from
+# which the next run writes a CRL that lists everything revoked.
+shown="$files $also"
+if [ "$mode" != tutorial ]; then
+  [ "$mode" != ca ] || { rm -rf ca-db; shown="$shown ca-db/"; }
+  mkdir -p ca-db/certs
+  db=$(cd "$scratch" && for f in ca-db/certs/*.pem ca-db/index.txt.attr; do [ ! -e "$f" ] || echo "$f"; done)
+  files="$db ca-db/crlnumber ca-db/index.txt $files"
+fi
+files="$files $also"
 
 # Certificates are public; keys and bundles keep the 600 that umask gave them.
 # Should a link or a folder appear at a file's name after the check above, mv
@@ -245,8 +402,20 @@ esac
 : >"$scratch/probe"
 if mv -T "$scratch/probe" "$scratch/probe.moved" 2>/dev/null; then no_follow=-T; else no_follow=-h; fi
 for f in $files; do
-  case $f in key.pem | *-key.pem | *.p12) ;; *) chmod 644 "$scratch/$f" ;; esac
+  case $f in key.pem | *-key.pem | *.p12 | ca-db/*) ;; *) chmod 644 "$scratch/$f" ;; esac
   mv -f "$no_follow" "$scratch/$f" "$f" 2>"$scratch/mv.log" ||
     fail "cannot write $f in $dir ($(sed 's/.*: //' "$scratch/mv.log"))"
 done
-echo "gen_certs.sh: wrote$(printf ' %s' $files) in $dir"
+
+plural() { if [ "$1" = 1 ]; then echo "1 $2"; else echo "$1 $2s"; fi; }
+case $mode in
+  tutorial | ca | client) echo "gen_certs.sh: wrote$(printf ' %s' $shown) in $dir" ;;
+  revoke)
+    if [ "$status" = R ]; then what="$name.pem was already revoked"; else what="revoked $name.pem"; fi
+    if [ "$earlier" != 0 ]; then
+      if [ "$status" = R ]; then what="$what; revoked"; else what="$what and"; fi
+      what="$what $(plural "$earlier" "earlier certificate") of $name"
+    fi
+    echo "gen_certs.sh: $what; wrote crl.pem in $dir" ;;
+  crl) echo "gen_certs.sh: wrote crl.pem in $dir" ;;
+esac

@@ -15,7 +15,8 @@ from support import CLIENT_EXTENSIONS, CLEAN_ENV, ROOT, check, gen_certs, openss
 
 SCRIPT = ROOT / "gen_certs.sh"
 SUBJECT = "C = US, ST = California, L = Mountain View, O = Your Organization, OU = Your Unit, CN = %s"
-USAGE = "usage: gen_certs.sh [--ca | --client NAME] [--days N] [--force] [DIR]\n"
+ONLY_ONE = "give only one of --ca, --client NAME, --revoke NAME and --crl"
+USAGE = "usage: gen_certs.sh [--ca | --client NAME | --revoke NAME | --crl] [--days N] [--force] [DIR]\n"
 
 
 def x509(cert, *options):
@@ -108,7 +109,10 @@ class GenCertsTest(unittest.TestCase):
         status, out, err = run(["bash", SCRIPT, "--help"])
         self.assertEqual((status, err), (0, ""))
         self.assertTrue(out.startswith("Make the certificates for the mutual TLS tutorial"), out)
-        self.assertIn("./gen_certs.sh --client NAME [--days N] [--force] [DIR]", out)
+        for mode in ("--ca [--days N] [--force] [DIR]", "--client NAME [--days N] [--force] [DIR]",
+                     "--revoke NAME [DIR]", "--crl [DIR]"):
+            self.assertIn(f"./gen_certs.sh {mode}\n", out)
+        self.assertIn("DIR/ca-db/", out)
         self.assertEqual(run(["bash", SCRIPT, "--bogus"]),
                          (2, "", USAGE + "gen_certs.sh: unknown option --bogus (see --help)\n"))
 
@@ -117,24 +121,34 @@ class GenCertsTest(unittest.TestCase):
                 (["a", "b"], "one folder only, not both a and b"),
                 (["--ca", "a", "--force", "b"], "one folder only, not both a and b"),
                 (["--client"], "--client needs a NAME, for example: --client bob"),
-                (["--ca", "--client", "bob", "a"], "give only one of --ca and --client NAME"),
-                (["--client", "bob", "--client", "carol", "a"], "give only one of --ca and --client NAME")):
+                (["--ca", "--client", "bob", "a"], ONLY_ONE),
+                (["--client", "bob", "--client", "carol", "a"], ONLY_ONE),
+                (["--revoke", "bob", "--client", "bob", "a"], ONLY_ONE),
+                (["--crl", "--ca", "a"], ONLY_ONE),
+                (["--revoke"], "--revoke needs a NAME, for example: --revoke bob"),
+                (["--revoke", "bob", "--force", "a"], "--revoke replaces only what it must, and takes no --force"),
+                (["--crl", "--force", "a"], "--crl replaces only what it must, and takes no --force")):
             with self.subTest(args):
                 self.assertEqual(run(["bash", SCRIPT, *args], cwd=self.top),
                                  (2, "", USAGE + f"gen_certs.sh: {error} (see --help)\n"))
                 self.assertEqual(list(self.top.iterdir()), [])
 
     def test_nothing_made_is_open_to_others_whatever_the_umask(self):
+        # The CA's database (ca-db/, its folders 700 and files 600) is as private as the keys.
         for options, private in (([], ["key.pem"]),
-                                 (["--ca"], ["ca-key.pem", "server-key.pem", "client-key.pem", "client.p12"])):
+                                 (["--ca"], ["ca-key.pem", "server-key.pem", "client-key.pem", "client.p12", "ca-db"])):
             with self.subTest(options):
                 top = self.top / (options[0] if options else "tutorial")
                 status, out, err = run(["bash", "-c", 'umask 000; exec bash "$@"', "bash", SCRIPT, *options,
                                         top / "new" / "folder"])
                 self.assertEqual((status, err), (0, ""))
                 self.assertEqual((mode(top / "new"), mode(top / "new" / "folder")), (0o700, 0o700))
-                for path in (top / "new" / "folder").iterdir():
-                    self.assertEqual(mode(path), 0o600 if path.name in private else 0o644, path.name)
+                made = sorted((top / "new" / "folder").rglob("*"))
+                self.assertEqual(len(made), 2 if not options else 15, made)
+                for path in made:
+                    name = path.relative_to(top / "new" / "folder").parts[0]
+                    expected = 0o700 if path.is_dir() else 0o600 if name in private else 0o644
+                    self.assertEqual(mode(path), expected, path)
 
     def test_force_never_writes_through_a_link(self):
         gen_certs(self.top / "certs")
@@ -159,7 +173,8 @@ class GenCertsTest(unittest.TestCase):
         # Should a link appear at a file's name after the check, between two commands, the move
         # replaces the link. Seen here by running the script's last loop on a link to a folder.
         script = SCRIPT.read_text()
-        last_loop = script[script.index("# Certificates are public"):script.index('echo "gen_certs.sh: wrote')]
+        start = script.index("# Certificates are public")
+        last_loop = script[start:script.index("\ndone\n", start) + len("\ndone\n")]
         (self.top / "scratch").mkdir()
         (self.top / "scratch" / "key.pem").write_text("new key\n")
         elsewhere = self.top / "elsewhere"
@@ -171,20 +186,16 @@ class GenCertsTest(unittest.TestCase):
         self.assertFalse((self.top / "key.pem").is_symlink())
         self.assertEqual((self.top / "key.pem").read_text(), "new key\n")
 
-    def logging_openssl(self):
-        """An environment whose openssl logs every command the script runs, with its arguments,
-        one a line, to argv.log."""
+    def test_the_p12_password_is_never_on_a_command_line(self):
+        self.assertNotIn("pass:", SCRIPT.read_text())
+        # Every openssl command the script runs, with its arguments, through a logging stand-in.
         bin_folder = self.top / "bin"
         bin_folder.mkdir()
         openssl = check(run(["bash", "-c", "command -v openssl"])).strip()
         (bin_folder / "openssl").write_text(f'#!/bin/sh\nprintf "%s\\n" "$*" >>"{self.top}/argv.log"\n'
                                             f'exec "{openssl}" "$@"\n')
         (bin_folder / "openssl").chmod(0o755)
-        return dict(CLEAN_ENV, PATH=f"{bin_folder}:{CLEAN_ENV['PATH']}")
-
-    def test_the_p12_password_is_never_on_a_command_line(self):
-        self.assertNotIn("pass:", SCRIPT.read_text())
-        env = dict(self.logging_openssl(), P12_PASSWORD="s3cret-Word")
+        env = dict(CLEAN_ENV, PATH=f"{bin_folder}:{CLEAN_ENV['PATH']}", P12_PASSWORD="s3cret-Word")
         done = subprocess.run(["bash", SCRIPT, "--ca", self.top / "pki"], env=env, capture_output=True, text=True,
                               timeout=60)
         self.assertEqual((done.returncode, done.stderr), (0, ""))
@@ -194,20 +205,6 @@ class GenCertsTest(unittest.TestCase):
         out = check(run(["openssl", "pkcs12", "-in", self.top / "pki" / "client.p12", "-passin", "pass:s3cret-Word",
                          "-nodes"]))
         self.assertIn("friendlyName: client", out)
-
-    def test_files_are_made_in_the_folder_so_that_each_move_is_one_rename(self):
-        # Made anywhere else (/tmp is often another file system), mv would copy: a server reading
-        # server.pem at that moment could read half a file.
-        pki = self.top / "pki"
-        done = subprocess.run(["bash", SCRIPT, "--ca", pki], env=self.logging_openssl(), capture_output=True,
-                              text=True, timeout=60)
-        self.assertEqual((done.returncode, done.stderr), (0, ""))
-        written = re.findall(r" -(?:out|keyout) (\S+)", (self.top / "argv.log").read_text())
-        self.assertGreaterEqual(len(written), 7)
-        for path in written:
-            self.assertTrue(path.startswith(f"{pki}/.gen_certs."), path)
-        # The scratch folder is gone.
-        self.assertEqual([name for name in os.listdir(pki) if name.startswith(".")], [])
 
 
 class CertificateAuthorityTest(unittest.TestCase):
@@ -226,9 +223,10 @@ class CertificateAuthorityTest(unittest.TestCase):
 
     def test_files_and_modes(self):
         self.assertEqual(self.ca_status, (0, f"gen_certs.sh: wrote ca.pem ca-key.pem server.pem server-key.pem "
-                                             f"client.pem client-key.pem client.p12 in {self.top}\n", ""))
+                                             f"client.pem client-key.pem client.p12 crl.pem ca-db/ in {self.top}\n",
+                                          ""))
         self.assertEqual(self.bob_status, (0, f"gen_certs.sh: wrote bob.pem bob-key.pem bob.p12 in {self.top}\n", ""))
-        for name in ("ca.pem", "server.pem", "client.pem", "bob.pem"):
+        for name in ("ca.pem", "server.pem", "client.pem", "bob.pem", "crl.pem"):
             self.assertEqual(mode(self.top / name), 0o644, name)
         for name in ("ca-key.pem", "server-key.pem", "client-key.pem", "bob-key.pem", "client.p12", "bob.p12"):
             self.assertEqual(mode(self.top / name), 0o600, name)
@@ -295,11 +293,19 @@ class CertificateAuthorityTest(unittest.TestCase):
                 self.assertEqual(run(["bash", SCRIPT, "--client", name, self.top]),
                                  (2, "", USAGE + f"gen_certs.sh: client name '{name}' is not allowed: use letters, "
                                                  "digits, '.', '_' and '-', not first '-' or '.' (see --help)\n"))
-        for name in ("ca", "CA", "server", "Server", "client", "cert", "KEY", "ca-key", "Client-Key", "bob-key"):
+        for name in ("ca", "CA", "server", "Server", "client", "cert", "KEY", "ca-key", "Client-Key", "bob-key", "crl",
+                     "CRL"):
             with self.subTest(name):
                 self.assertEqual(run(["bash", SCRIPT, "--client", name, self.top]),
                                  (2, "", USAGE + f"gen_certs.sh: client name '{name}' is taken: ca, server, client, "
-                                                 "cert, key and names ending in -key name other files (see --help)\n"))
+                                                 "cert, key, crl and names ending in -key name other files "
+                                                 "(see --help)\n"))
+        # --revoke NAME revokes every certificate with NAME's subject: a client must not share the server's.
+        for name in ("localhost", "LocalHost"):
+            with self.subTest(name):
+                self.assertEqual(run(["bash", SCRIPT, "--client", name, self.top]),
+                                 (2, "", USAGE + f"gen_certs.sh: client name '{name}' is the server's Common Name; "
+                                                 "choose another (see --help)\n"))
         self.assertEqual(run(["bash", SCRIPT, "--client", "x" * 65, self.top]),
                          (2, "", USAGE + f"gen_certs.sh: client name '{'x' * 65}' is longer than 64 characters, the "
                                          "most a Common Name holds (see --help)\n"))

@@ -1,20 +1,43 @@
-"""gen_certs.sh --days: short-lived certificates, from 1 to 3650 days, for
-what a run signs; the CA keeps its ten years."""
+"""gen_certs.sh --revoke, --crl and --days: a revoked client is refused by a real
+TLS handshake that checks the CRL while other clients get in; the CA's database is
+as private as the keys, and a CA made before it existed gets one on first use."""
 
+import os
+import re
+import shutil
+import socket
 import ssl
+import stat
 import tempfile
+import threading
 import unittest
 from pathlib import Path
 
-from support import ROOT, check, run
+from support import HANG_LIMIT, ROOT, check, run
 
 SCRIPT = ROOT / "gen_certs.sh"
-USAGE = "usage: gen_certs.sh [--ca | --client NAME] [--days N] [--force] [DIR]\n"
+USAGE = "usage: gen_certs.sh [--ca | --client NAME | --revoke NAME | --crl] [--days N] [--force] [DIR]\n"
 DAY = 86400
 
 
 def gen_certs(*args):
     return run(["bash", SCRIPT, *args])
+
+
+def make_pki(top, *clients):
+    """A CA in top/pki made by gen_certs.sh --ca, and a client for each name."""
+    pki = Path(top) / "pki"
+    check(gen_certs("--ca", pki))
+    for name in clients:
+        check(gen_certs("--client", name, pki))
+    return pki
+
+
+def crl_verify(pki, cert, crl=None):
+    """openssl verify, strict, checking the leaf against the CRL; returns (status, output)."""
+    status, out, err = run(["openssl", "verify", "-crl_check", "-x509_strict", "-CAfile", pki / "ca.pem",
+                            "-CRLfile", crl or pki / "crl.pem", cert])
+    return status, out + err
 
 
 def field(path, option, command="x509"):
@@ -24,6 +47,243 @@ def field(path, option, command="x509"):
 
 def seconds(path, option, command="x509"):
     return ssl.cert_time_to_seconds(field(path, option, command))
+
+
+def public_key(cert):
+    return check(run(["openssl", "x509", "-in", cert, "-noout", "-pubkey"]))
+
+
+def crl_text(pki):
+    return check(run(["openssl", "crl", "-in", pki / "crl.pem", "-noout", "-text"]))
+
+
+def crl_number(pki):
+    return int(re.search(r"X509v3 CRL Number: \n +(\d+)\n", crl_text(pki)).group(1))
+
+
+def mode(path):
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def snapshot(folder):
+    """Every file under folder with its bytes, to show that a failed run changed nothing."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(Path(folder).rglob("*")) if p.is_file()}
+
+
+def make_crl_checking_context(pki):
+    """A server context as a server that checks the CRL would make it."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(str(pki / "server.pem"), str(pki / "server-key.pem"))
+    # Verify that the client sent us a certificate signed by the tutorial CA.
+    context.verify_mode = ssl.CERT_REQUIRED
+    context.load_verify_locations(str(pki / "ca.pem"))
+    # The CA's list of revoked certificates: load_verify_locations takes CRLs too.
+    context.load_verify_locations(str(pki / "crl.pem"))
+    # Refuse a client certificate the CRL lists (the CA signs only end certificates, so the leaf is
+    # enough), and check certificates and CRL strictly, as Python 3.13 does by default, on every version.
+    context.verify_flags |= ssl.VERIFY_CRL_CHECK_LEAF | ssl.VERIFY_X509_STRICT
+    return context
+
+
+def handshake(pki, name):
+    """A real TLS connection from client NAME of pki to a server that checks pki/crl.pem.
+    Returns (what the server saw, what the client read): the client's Common Name and
+    b"hello\\n" if it was admitted, else the server's verify error and the client's."""
+    context = make_crl_checking_context(pki)
+    seen = []
+
+    def serve_one(listener):
+        connection, _ = listener.accept()
+        with connection:
+            try:
+                # The handshake runs here, in the connection's own thread, never in accept().
+                with context.wrap_socket(connection, server_side=True) as tls:
+                    seen.append(dict(pair[0] for pair in tls.getpeercert()["subject"])["commonName"])
+                    tls.sendall(b"hello\n")
+            except ssl.SSLCertVerificationError as error:
+                seen.append(error.verify_message)
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        server = threading.Thread(target=serve_one, args=(listener,))
+        server.start()
+        client = ssl.create_default_context(cafile=str(pki / "ca.pem"))
+        client.load_cert_chain(str(pki / f"{name}.pem"), str(pki / f"{name}-key.pem"))
+        with socket.create_connection(listener.getsockname(), timeout=HANG_LIMIT) as raw:
+            try:
+                with client.wrap_socket(raw, server_hostname="localhost") as tls:
+                    read = tls.recv(100)
+            # TLS 1.3 reports a refused client certificate late: on the client's first read.
+            except (ssl.SSLError, ConnectionResetError, BrokenPipeError) as error:
+                read = error
+        server.join(HANG_LIMIT)
+    return seen[0], read
+
+
+class RevokeTest(unittest.TestCase):
+    """--ca writes an empty CRL; --revoke NAME lists NAME.pem in it."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.folder = tempfile.TemporaryDirectory(prefix="mtls-test-")
+        cls.pki = make_pki(cls.folder.name, "bob", "carol")
+        cls.empty_crl = Path(cls.folder.name) / "empty-crl.pem"
+        shutil.copy(cls.pki / "crl.pem", cls.empty_crl)
+        cls.revoked = gen_certs("--revoke", "bob", cls.pki)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.folder.cleanup()
+
+    def test_ca_writes_an_empty_crl_that_strict_checks_accept(self):
+        text = check(run(["openssl", "crl", "-in", self.empty_crl, "-noout", "-text"]))
+        self.assertIn("No Revoked Certificates.", text)
+        # What RFC 5280 asks of a CRL, and strict verifiers check: its number and its issuer's key identifier.
+        self.assertRegex(text, r"X509v3 CRL Number: \n +1\n")
+        ski = re.search(r"Subject Key Identifier: \n +(\S+)\n", check(run(["openssl", "x509", "-in",
+                                                                          self.pki / "ca.pem", "-noout", "-text"])))
+        self.assertRegex(text, r"X509v3 Authority Key Identifier: \n +(keyid:)?" + re.escape(ski.group(1)) + "\n")
+        check(run(["openssl", "crl", "-in", self.empty_crl, "-noout", "-CAfile", self.pki / "ca.pem"]))
+        for name in ("server", "client", "bob", "carol"):
+            cert = self.pki / f"{name}.pem"
+            self.assertEqual(crl_verify(self.pki, cert, self.empty_crl), (0, f"{cert}: OK\n"))
+
+    def test_the_crl_is_valid_for_365_days(self):
+        self.assertEqual(seconds(self.pki / "crl.pem", "-nextupdate", "crl")
+                         - seconds(self.pki / "crl.pem", "-lastupdate", "crl"), 365 * DAY)
+
+    def test_revoked_certificate_fails_verification_and_others_pass(self):
+        self.assertEqual(self.revoked, (0, f"gen_certs.sh: revoked bob.pem; wrote crl.pem in {self.pki}\n", ""))
+        bob = self.pki / "bob.pem"
+        status, out = crl_verify(self.pki, bob)
+        self.assertEqual(status, 2, out)
+        self.assertIn("certificate revoked", out)
+        self.assertIn(f"Serial Number: {field(bob, '-serial')}\n", crl_text(self.pki))
+        self.assertEqual(crl_number(self.pki), 2)
+        for name in ("server", "client", "carol"):
+            cert = self.pki / f"{name}.pem"
+            self.assertEqual(crl_verify(self.pki, cert), (0, f"{cert}: OK\n"))
+
+    def test_a_server_checking_the_crl_refuses_the_revoked_client_and_admits_another(self):
+        seen, read = handshake(self.pki, "carol")
+        self.assertEqual((seen, read), ("carol", b"hello\n"))
+        seen, read = handshake(self.pki, "bob")
+        self.assertEqual(seen, "certificate revoked")
+        self.assertIsInstance(read, (ssl.SSLError, ConnectionResetError, BrokenPipeError))
+
+    def test_database_files_are_private(self):
+        self.assertEqual(mode(self.pki / "crl.pem"), 0o644)
+        self.assertEqual(sorted(p.name for p in (self.pki / "ca-db").iterdir()),
+                         ["certs", "crlnumber", "index.txt", "index.txt.attr"])
+        for path in [self.pki / "ca-db", *(self.pki / "ca-db").rglob("*")]:
+            self.assertEqual(mode(path), 0o700 if path.is_dir() else 0o600, path)
+        # A copy of each certificate the CA signed, named by its serial, for revoking it once replaced.
+        copies = sorted(p.name for p in (self.pki / "ca-db" / "certs").iterdir())
+        self.assertEqual(copies, sorted(field(self.pki / f"{name}.pem", "-serial") + ".pem"
+                                        for name in ("server", "client", "bob", "carol")))
+        self.assertEqual([name for name in os.listdir(self.pki) if name.startswith(".")], [])
+
+    def test_a_name_with_no_certificate_is_one_line(self):
+        before = snapshot(self.pki)
+        self.assertEqual(gen_certs("--revoke", "dave", self.pki),
+                         (1, "", f"gen_certs.sh: no dave.pem in {self.pki} to revoke\n"))
+        self.assertEqual(snapshot(self.pki), before)
+
+    def test_names_that_are_not_certificates_of_the_ca(self):
+        before = snapshot(self.pki)
+        for name in ("ca", "CA", "cert", "key", "crl", "bob-key"):
+            with self.subTest(name):
+                self.assertEqual(gen_certs("--revoke", name, self.pki),
+                                 (2, "", USAGE + f"gen_certs.sh: --revoke takes server, client or a NAME made with "
+                                                 f"--client, not '{name}' (see --help)\n"))
+        self.assertEqual(gen_certs("--revoke", "../pki/bob", self.pki),
+                         (2, "", USAGE + "gen_certs.sh: name '../pki/bob' is not allowed: use letters, digits, '.', "
+                                         "'_' and '-', not first '-' or '.' (see --help)\n"))
+        # A certificate another CA signed is not this CA's to revoke.
+        with tempfile.TemporaryDirectory(prefix="mtls-test-") as other:
+            check(gen_certs("--ca", other))
+            shutil.copy(Path(other) / "client.pem", self.pki / "stranger.pem")
+            self.addCleanup(os.unlink, self.pki / "stranger.pem")
+            before = snapshot(self.pki)
+            self.assertEqual(gen_certs("--revoke", "stranger", self.pki),
+                             (1, "", f"gen_certs.sh: stranger.pem in {self.pki} is not signed by the CA there "
+                                     "(ca.pem), so it cannot be revoked here\n"))
+            self.assertEqual(snapshot(self.pki), before)
+
+    def test_revoking_again_writes_the_crl_anew(self):
+        with tempfile.TemporaryDirectory(prefix="mtls-test-") as top:
+            pki = make_pki(top, "bob")
+            check(gen_certs("--revoke", "bob", pki))
+            first = (pki / "crl.pem").read_bytes()
+            self.assertEqual(gen_certs("--revoke", "bob", pki),
+                             (0, f"gen_certs.sh: bob.pem was already revoked; wrote crl.pem in {pki}\n", ""))
+            self.assertNotEqual((pki / "crl.pem").read_bytes(), first)
+            self.assertEqual(crl_number(pki), 3)
+            self.assertEqual(crl_text(pki).count("Serial Number:"), 1)
+            self.assertIn("certificate revoked", crl_verify(pki, pki / "bob.pem")[1])
+
+    def test_revoking_a_name_revokes_the_certificates_it_had_before(self):
+        # One replaced with --client NAME --force is still valid: --revoke NAME revokes both.
+        with tempfile.TemporaryDirectory(prefix="mtls-test-") as top:
+            pki = make_pki(top, "erin")
+            shutil.copy(pki / "erin.pem", Path(top) / "erin-first.pem")
+            check(gen_certs("--client", "erin", "--force", pki))
+            self.assertEqual(crl_verify(pki, Path(top) / "erin-first.pem")[0], 0)
+            self.assertEqual(gen_certs("--revoke", "erin", pki),
+                             (0, f"gen_certs.sh: revoked erin.pem and 1 earlier certificate of erin; "
+                                 f"wrote crl.pem in {pki}\n", ""))
+            for cert in (pki / "erin.pem", Path(top) / "erin-first.pem"):
+                status, out = crl_verify(pki, cert)
+                self.assertEqual(status, 2, out)
+                self.assertIn("certificate revoked", out)
+            for name in ("server", "client"):
+                self.assertEqual(crl_verify(pki, pki / f"{name}.pem")[0], 0)
+
+    def test_crl_writes_the_list_anew(self):
+        with tempfile.TemporaryDirectory(prefix="mtls-test-") as top:
+            pki = make_pki(top, "bob")
+            check(gen_certs("--revoke", "bob", pki))
+            self.assertEqual(gen_certs("--crl", pki), (0, f"gen_certs.sh: wrote crl.pem in {pki}\n", ""))
+            self.assertEqual(crl_number(pki), 3)
+            self.assertIn("certificate revoked", crl_verify(pki, pki / "bob.pem")[1])
+            self.assertEqual(crl_verify(pki, pki / "client.pem")[0], 0)
+            # A new CA starts a new database: nothing it signed is revoked.
+            check(gen_certs("--ca", "--force", pki))
+            self.assertIn("No Revoked Certificates.", crl_text(pki))
+            self.assertEqual(crl_number(pki), 1)
+            self.assertEqual(len(list((pki / "ca-db" / "certs").iterdir())), 2)
+
+    def test_the_database_is_never_written_through_a_link(self):
+        with tempfile.TemporaryDirectory(prefix="mtls-test-") as top:
+            pki = make_pki(top, "bob")
+            elsewhere = Path(top) / "elsewhere"
+            (pki / "ca-db").rename(elsewhere)
+            (pki / "ca-db").symlink_to(elsewhere)
+            before = snapshot(elsewhere)
+            for args in (["--revoke", "bob"], ["--crl"], ["--client", "carol"]):
+                with self.subTest(args):
+                    self.assertEqual(gen_certs(*args, pki),
+                                     (1, "", f"gen_certs.sh: ca-db in {pki} is a symbolic link or not a folder; "
+                                             "remove it, or pass another folder\n"))
+            self.assertEqual(snapshot(elsewhere), before)
+            (pki / "ca-db").unlink()
+            (pki / "crl.pem").unlink()
+            (pki / "crl.pem").symlink_to(elsewhere / "index.txt")
+            self.assertEqual(gen_certs("--revoke", "bob", pki),
+                             (1, "", f"gen_certs.sh: crl.pem in {pki} is a symbolic link or a folder; "
+                                     "remove it, or pass another folder\n"))
+            self.assertEqual(snapshot(elsewhere), before)
+
+    def test_a_database_without_its_list_is_an_error(self):
+        with tempfile.TemporaryDirectory(prefix="mtls-test-") as top:
+            pki = make_pki(top, "bob")
+            (pki / "ca-db" / "index.txt").unlink()
+            before = snapshot(pki)
+            self.assertEqual(gen_certs("--revoke", "bob", pki),
+                             (1, "", f"gen_certs.sh: no index.txt in {pki}/ca-db, the CA's record of what it "
+                                     "revoked; restore ca-db from a backup\n"))
+            self.assertEqual(snapshot(pki), before)
 
 
 class DaysTest(unittest.TestCase):
@@ -45,8 +305,7 @@ class DaysTest(unittest.TestCase):
                          (0, f"gen_certs.sh: wrote alice.pem alice-key.pem alice.p12 in {pki}\n", ""))
         alice = pki / "alice.pem"
         self.assertEqual(seconds(alice, "-enddate") - seconds(alice, "-startdate"), DAY)
-        self.assertEqual(run(["openssl", "verify", "-x509_strict", "-CAfile", pki / "ca.pem", alice]),
-                         (0, f"{alice}: OK\n", ""))
+        self.assertEqual(crl_verify(pki, alice), (0, f"{alice}: OK\n"))
         check(gen_certs("--client", "bob", pki))
         self.assertEqual(seconds(pki / "bob.pem", "-enddate") - seconds(pki / "bob.pem", "-startdate"), 3650 * DAY)
 
@@ -59,13 +318,42 @@ class DaysTest(unittest.TestCase):
         for args, error in (
                 (["--client", "alice", "--days"], "--days needs a number of days, for example: --days 30"),
                 (["--ca", "--days", "3", "--days", "4"], "give --days once"),
-                (["--days", "30"], "--days goes with --ca or --client, which sign certificates")):
+                (["--days", "30"], "--days goes with --ca or --client, which sign certificates"),
+                (["--revoke", "bob", "--days", "30"], "--days goes with --ca or --client, which sign certificates"),
+                (["--crl", "--days", "30"], "--days goes with --ca or --client, which sign certificates")):
             with self.subTest(args):
                 self.assertEqual(run(["bash", SCRIPT, *args], cwd=self.top),
                                  (2, "", USAGE + f"gen_certs.sh: {error} (see --help)\n"))
         self.assertEqual(list(self.top.iterdir()), [])
         # The most, the CA's own life.
         check(gen_certs("--ca", "--days", "3650", self.top / "pki"))
+
+
+class OldCaTest(unittest.TestCase):
+    """A CA folder made before gen_certs.sh kept a database: no ca-db/, no crl.pem."""
+
+    def setUp(self):
+        folder = tempfile.TemporaryDirectory(prefix="mtls-test-")
+        self.addCleanup(folder.cleanup)
+        self.pki = make_pki(folder.name, "bob")
+        shutil.rmtree(self.pki / "ca-db")
+        (self.pki / "crl.pem").unlink()
+
+    def test_revoke_makes_the_database(self):
+        self.assertEqual(gen_certs("--revoke", "bob", self.pki),
+                         (0, f"gen_certs.sh: revoked bob.pem; wrote crl.pem in {self.pki}\n", ""))
+        self.assertIn("certificate revoked", crl_verify(self.pki, self.pki / "bob.pem")[1])
+        self.assertEqual(crl_verify(self.pki, self.pki / "client.pem")[0], 0)
+        for path in [self.pki / "ca-db", *(self.pki / "ca-db").rglob("*")]:
+            self.assertEqual(mode(path), 0o700 if path.is_dir() else 0o600, path)
+
+    def test_crl_and_client(self):
+        self.assertEqual(gen_certs("--crl", self.pki), (0, f"gen_certs.sh: wrote crl.pem in {self.pki}\n", ""))
+        self.assertIn("No Revoked Certificates.", crl_text(self.pki))
+        check(gen_certs("--client", "carol", self.pki))
+        self.assertEqual(crl_verify(self.pki, self.pki / "carol.pem")[0], 0)
+        # The CA keeps what it finds: --ca without --force writes nothing, crl.pem included.
+        self.assertEqual(gen_certs("--ca", self.pki)[0], 0)
 
 
 if __name__ == "__main__":
