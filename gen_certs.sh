@@ -4,8 +4,8 @@
 #   ./gen_certs.sh [--force] [DIR]
 #       The tutorial's one self-signed certificate (cert.pem) and its key
 #       (key.pem). The server and the client both use it as their identity
-#       and both trust it as their CA. No CA revokes it: --force makes a
-#       new pair.
+#       and both trust it as their CA. No CA renews or revokes it: --force
+#       makes a new pair.
 #   ./gen_certs.sh --ca [--days N] [--force] [DIR]
 #       A small CA (ca.pem, ca-key.pem), a server certificate it signs
 #       (server.pem, server-key.pem), a client certificate whose subject
@@ -17,6 +17,12 @@
 #       and '-', not first '-' or '.', and not ca, server, client, cert, key,
 #       crl or anything ending in -key, whose files are already others', nor
 #       localhost, the server's Common Name.
+#   ./gen_certs.sh --renew NAME [--days N] [DIR]
+#       A new certificate for server, client or a NAME made with --client:
+#       the same subject, extensions and key, a new serial and end date. Only
+#       NAME.pem (and a client's NAME.p12) change, each replaced in one step
+#       once the new one is complete. A revoked NAME gets a new key too
+#       (NAME-key.pem), since the old one may be in others' hands.
 #   ./gen_certs.sh --revoke NAME [DIR]
 #       Revoke NAME.pem, and any earlier certificate of NAME, and write
 #       crl.pem anew. Revoking NAME again just writes crl.pem anew.
@@ -46,7 +52,7 @@ usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0";
 fail() { echo "gen_certs.sh: $*" >&2; exit 1; }
 # A usage error: the usage line and what was wrong, status 2, as argparse does.
 usage_error() {
-  echo "usage: gen_certs.sh [--ca | --client NAME | --revoke NAME | --crl]" \
+  echo "usage: gen_certs.sh [--ca | --client NAME | --renew NAME | --revoke NAME | --crl]" \
     "[--days N] [--force] [DIR]" >&2
   echo "gen_certs.sh: $* (see --help)" >&2
   exit 2
@@ -56,11 +62,12 @@ mode=tutorial force=0 dir= name= days= days_given=0
 while [ $# -gt 0 ]; do
   case $1 in
     --force) force=1 ;;
-    --ca | --client | --revoke | --crl)
-      [ "$mode" = tutorial ] || usage_error "give only one of --ca, --client NAME, --revoke NAME and --crl"
+    --ca | --client | --renew | --revoke | --crl)
+      [ "$mode" = tutorial ] ||
+        usage_error "give only one of --ca, --client NAME, --renew NAME, --revoke NAME and --crl"
       mode=${1#--}
       case $mode in
-        client | revoke)
+        client | renew | revoke)
           [ $# -ge 2 ] || usage_error "$1 needs a NAME, for example: $1 bob"
           name=$2
           shift ;;
@@ -84,8 +91,8 @@ dir=${dir:-.}
 # a certificate outliving its CA would be of no use.
 if [ "$days_given" = 1 ]; then
   case $mode in
-    ca | client) ;;
-    *) usage_error "--days goes with --ca or --client, which sign certificates" ;;
+    ca | client | renew) ;;
+    *) usage_error "--days goes with --ca, --client or --renew, which sign certificates" ;;
   esac
   case $days in
     '' | 0* | *[!0-9]*) usage_error "--days takes a whole number of days from 1 to 3650, not '$days'" ;;
@@ -93,9 +100,9 @@ if [ "$days_given" = 1 ]; then
   [ ${#days} -le 4 ] && [ "$days" -le 3650 ] ||
     usage_error "--days takes a whole number of days from 1 to 3650, not '$days'"
 fi
-# --revoke and --crl replace only the files they must, whatever is there.
+# --renew, --revoke and --crl replace only the files they must, whatever is there.
 case $mode in
-  revoke | crl) [ "$force" = 0 ] || usage_error "--$mode replaces only what it must, and takes no --force" ;;
+  renew | revoke | crl) [ "$force" = 0 ] || usage_error "--$mode replaces only what it must, and takes no --force" ;;
 esac
 
 # A client's name becomes its file names and its certificate's Common Name: keep it to
@@ -105,7 +112,7 @@ esac
 # --revoke NAME revokes every certificate with NAME's subject.
 case $mode in client) label="client name" ;; *) label=name ;; esac
 case $mode in
-  client | revoke)
+  client | renew | revoke)
     case $name in
       '' | [-.]* | *[!A-Za-z0-9._-]*)
         usage_error "$label '$name' is not allowed: use letters, digits, '.', '_' and '-', not first '-' or '.'" ;;
@@ -119,21 +126,24 @@ case $mode:${name_in_lower_case-} in
       "and names ending in -key name other files" ;;
   client:localhost)
     usage_error "client name '$name' is the server's Common Name; choose another" ;;
-  revoke:ca | revoke:cert | revoke:key | revoke:crl | revoke:*-key)
+  renew:ca | renew:cert | renew:key | renew:crl | renew:*-key | \
+    revoke:ca | revoke:cert | revoke:key | revoke:crl | revoke:*-key)
     usage_error "--$mode takes server, client or a NAME made with --client, not '$name'" ;;
 esac
 
 command -v openssl >/dev/null 2>&1 ||
   fail "the openssl command was not found; install OpenSSL (apt-get install openssl, brew install openssl) and run again"
 
-# A new client, revoking and the CRL need the CA: check before anything is made, so
-# that a mistyped folder is not created.
+# A new client, renewing, revoking and the CRL need the CA: check before anything is
+# made, so that a mistyped folder is not created.
 case $mode in
-  client | revoke | crl)
+  client | renew | revoke | crl)
     [ -f "$dir/ca.pem" ] && [ -f "$dir/ca-key.pem" ] ||
       fail "no CA in $dir (ca.pem and ca-key.pem); make one first with: ./gen_certs.sh --ca $dir" ;;
 esac
-[ "$mode" != revoke ] || [ -f "$dir/$name.pem" ] || fail "no $name.pem in $dir to revoke"
+case $mode in
+  renew | revoke) [ -f "$dir/$name.pem" ] || fail "no $name.pem in $dir to $mode" ;;
+esac
 
 mkdir -p "$dir" 2>/dev/null && cd "$dir" 2>/dev/null && [ -w . ] ||
   fail "cannot use the folder $dir; pass a folder you can write to"
@@ -214,7 +224,8 @@ default_ca = tutorial_ca
 database = ca-db/index.txt
 crlnumber = ca-db/crlnumber
 default_md = sha256
-# A client made anew with --force has the subject of the one it replaces; both stay on record.
+# A renewed certificate, or a client made anew with --force, has the subject of the one
+# it replaces, and both stay on record.
 unique_subject = no
 crl_extensions = crl_extensions
 
@@ -241,18 +252,24 @@ signed() {
   run_openssl req -new -newkey rsa:2048 -nodes -sha256 \
     -config "$scratch/openssl.cnf" -subj "$SUBJECT/CN=$3" \
     -keyout "$scratch/$1-key.pem" -out "$scratch/$1.csr"
+  sign_request "$1" "$2" "$4"
+}
+
+# sign_request BASE SECTION CADIR: BASE.pem from the request BASE.csr, for --days,
+# signed by CADIR/ca.pem and put on the CA's record.
+sign_request() {
   # A random 128-bit serial: no serial file to keep, and no two alike.
   run_openssl x509 -req -sha256 -days "$days" -in "$scratch/$1.csr" \
-    -CA "$4/ca.pem" -CAkey "$4/ca-key.pem" -set_serial "0x$(openssl rand -hex 16)" \
+    -CA "$3/ca.pem" -CAkey "$3/ca-key.pem" -set_serial "0x$(openssl rand -hex 16)" \
     -extfile "$scratch/openssl.cnf" -extensions "$2" -out "$scratch/$1.pem"
   rm "$scratch/$1.csr"
   record "$scratch/$1.pem"
 }
 
-# bundle BASE CADIR: BASE.p12 holding the client's certificate and key, and
-# CADIR/ca.pem.
+# bundle BASE CADIR [KEYDIR]: BASE.p12 holding the client's certificate, its key
+# (from KEYDIR, the scratch folder if not given), and CADIR/ca.pem.
 bundle() {
-  run_openssl pkcs12 -export -name "$1" -in "$scratch/$1.pem" -inkey "$scratch/$1-key.pem" \
+  run_openssl pkcs12 -export -name "$1" -in "$scratch/$1.pem" -inkey "${3:-$scratch}/$1-key.pem" \
     -certfile "$2/ca.pem" -passout env:P12_PASSWORD -out "$scratch/$1.p12"
 }
 
@@ -268,6 +285,11 @@ serial_of() { openssl x509 -in "$1" -noout -serial | sed 's/^serial=//'; }
 # status_of SERIAL: V (valid) or R (revoked) if the database has SERIAL, else nothing.
 status_of() {
   serial=$1 awk -F '\t' 'toupper($4) == toupper(ENVIRON["serial"]) { print $1 }' "$scratch/ca-db/index.txt"
+}
+
+# subject_of SERIAL: the subject the database has for SERIAL, as /C=US/.../CN=NAME.
+subject_of() {
+  serial=$1 awk -F '\t' 'toupper($4) == toupper(ENVIRON["serial"]) { print $6 }' "$scratch/ca-db/index.txt"
 }
 
 # record CERT: put CERT on the CA's record, and a copy of it in ca-db/certs/, unless it
@@ -291,6 +313,7 @@ case $mode in
   tutorial) files="cert.pem key.pem" ;;
   ca) files="ca.pem ca-key.pem server.pem server-key.pem client.pem client-key.pem client.p12" also=crl.pem ;;
   client) files="$name.pem $name-key.pem $name.p12" ;;
+  renew) files=$name.pem; [ "$name" = server ] || files="$files $name.p12" ;;
   revoke | crl) files= also=crl.pem ;;
 esac
 
@@ -341,14 +364,16 @@ if [ "$mode" != tutorial ]; then
 fi
 case $mode in ca) cadir=$scratch ;; *) cadir=$PWD ;; esac
 
-if [ "$mode" = revoke ]; then
-  signed_by_ca "$name.pem" ||
-    fail "$name.pem in $dir is not signed by the CA there (ca.pem), so it cannot be revoked here"
-  # On record, with a copy, like every certificate the CA signs.
-  record "$PWD/$name.pem"
-  serial=$(serial_of "$name.pem")
-  status=$(status_of "$serial")
-fi
+case $mode in
+  renew | revoke)
+    signed_by_ca "$name.pem" ||
+      fail "$name.pem in $dir is not signed by the CA there (ca.pem), so it cannot be" \
+        "$(if [ "$mode" = renew ]; then echo renewed; else echo revoked; fi) here"
+    # On record first, as every certificate the CA signs: revoking NAME finds it there.
+    record "$PWD/$name.pem"
+    serial=$(serial_of "$name.pem")
+    status=$(status_of "$serial") ;;
+esac
 
 case $mode in
   tutorial)
@@ -364,10 +389,33 @@ case $mode in
     if [ -f "$name.pem" ] && signed_by_ca "$name.pem"; then record "$PWD/$name.pem"; fi
     signed "$name" client "$name" .
     bundle "$name" . ;;
+  renew)
+    case $name in server) section=server ;; *) section=client ;; esac
+    if [ "$status" = R ]; then
+      # A revoked certificate's key may be in others' hands: a new certificate for it would
+      # let them back in. So NAME gets a new key, with the subject on record.
+      if [ -L "$name-key.pem" ] || [ -d "$name-key.pem" ]; then
+        fail "$name-key.pem in $dir is a symbolic link or a folder; remove it, or pass another folder"
+      fi
+      run_openssl req -new -newkey rsa:2048 -nodes -sha256 \
+        -config "$scratch/openssl.cnf" -subj "$(subject_of "$serial")" \
+        -keyout "$scratch/$name-key.pem" -out "$scratch/$name.csr"
+      files="$name-key.pem $files"
+      keydir=$scratch
+    else
+      [ -f "$name-key.pem" ] || fail "no $name-key.pem in $dir; --renew keeps the key of $name.pem, so it needs it"
+      cert_key=$(openssl x509 -in "$name.pem" -noout -pubkey)
+      [ "$cert_key" = "$(openssl pkey -in "$name-key.pem" -pubout </dev/null 2>&1)" ] ||
+        fail "$name-key.pem in $dir is not the key of $name.pem; --renew keeps the key, so they must match"
+      # The request carries the subject and the key of the certificate renewed.
+      run_openssl x509 -x509toreq -in "$name.pem" -signkey "$name-key.pem" -out "$scratch/$name.csr"
+      keydir=.
+    fi
+    sign_request "$name" "$section" .
+    [ "$name" = server ] || bundle "$name" . "$keydir" ;;
   revoke)
     # Every certificate on record with NAME's subject: NAME.pem and those it replaced.
-    subject=$(serial=$serial awk -F '\t' 'toupper($4) == toupper(ENVIRON["serial"]) { print $6 }' \
-      "$scratch/ca-db/index.txt")
+    subject=$(subject_of "$serial")
     earlier=0
     for s in $(subject=$subject awk -F '\t' '$1 == "V" && $6 == ENVIRON["subject"] { print $4 }' \
       "$scratch/ca-db/index.txt"); do
@@ -410,6 +458,12 @@ done
 plural() { if [ "$1" = 1 ]; then echo "1 $2"; else echo "$1 $2s"; fi; }
 case $mode in
   tutorial | ca | client) echo "gen_certs.sh: wrote$(printf ' %s' $shown) in $dir" ;;
+  renew)
+    what=$name.pem
+    [ "$name" = server ] || what="$what and $name.p12"
+    what="$what for $(plural "$days" day) in $dir"
+    [ "$status" != R ] || what="$what, with a new key ($name-key.pem) since $name.pem was revoked"
+    echo "gen_certs.sh: renewed $what" ;;
   revoke)
     if [ "$status" = R ]; then what="$name.pem was already revoked"; else what="revoked $name.pem"; fi
     if [ "$earlier" != 0 ]; then

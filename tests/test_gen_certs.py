@@ -15,8 +15,9 @@ from support import CLIENT_EXTENSIONS, CLEAN_ENV, ROOT, check, gen_certs, openss
 
 SCRIPT = ROOT / "gen_certs.sh"
 SUBJECT = "C = US, ST = California, L = Mountain View, O = Your Organization, OU = Your Unit, CN = %s"
-ONLY_ONE = "give only one of --ca, --client NAME, --revoke NAME and --crl"
-USAGE = "usage: gen_certs.sh [--ca | --client NAME | --revoke NAME | --crl] [--days N] [--force] [DIR]\n"
+ONLY_ONE = "give only one of --ca, --client NAME, --renew NAME, --revoke NAME and --crl"
+USAGE = ("usage: gen_certs.sh [--ca | --client NAME | --renew NAME | --revoke NAME | --crl] [--days N] [--force] "
+         "[DIR]\n")
 
 
 def x509(cert, *options):
@@ -110,7 +111,7 @@ class GenCertsTest(unittest.TestCase):
         self.assertEqual((status, err), (0, ""))
         self.assertTrue(out.startswith("Make the certificates for the mutual TLS tutorial"), out)
         for mode in ("--ca [--days N] [--force] [DIR]", "--client NAME [--days N] [--force] [DIR]",
-                     "--revoke NAME [DIR]", "--crl [DIR]"):
+                     "--renew NAME [--days N] [DIR]", "--revoke NAME [DIR]", "--crl [DIR]"):
             self.assertIn(f"./gen_certs.sh {mode}\n", out)
         self.assertIn("DIR/ca-db/", out)
         self.assertEqual(run(["bash", SCRIPT, "--bogus"]),
@@ -123,10 +124,12 @@ class GenCertsTest(unittest.TestCase):
                 (["--client"], "--client needs a NAME, for example: --client bob"),
                 (["--ca", "--client", "bob", "a"], ONLY_ONE),
                 (["--client", "bob", "--client", "carol", "a"], ONLY_ONE),
-                (["--revoke", "bob", "--client", "bob", "a"], ONLY_ONE),
+                (["--revoke", "bob", "--renew", "bob", "a"], ONLY_ONE),
                 (["--crl", "--ca", "a"], ONLY_ONE),
+                (["--renew"], "--renew needs a NAME, for example: --renew bob"),
                 (["--revoke"], "--revoke needs a NAME, for example: --revoke bob"),
                 (["--revoke", "bob", "--force", "a"], "--revoke replaces only what it must, and takes no --force"),
+                (["--renew", "bob", "--force", "a"], "--renew replaces only what it must, and takes no --force"),
                 (["--crl", "--force", "a"], "--crl replaces only what it must, and takes no --force")):
             with self.subTest(args):
                 self.assertEqual(run(["bash", SCRIPT, *args], cwd=self.top),

@@ -1,6 +1,7 @@
-"""gen_certs.sh --revoke, --crl and --days: a revoked client is refused by a real
-TLS handshake that checks the CRL while other clients get in; the CA's database is
-as private as the keys, and a CA made before it existed gets one on first use."""
+"""gen_certs.sh --revoke, --renew, --crl and --days: a revoked client is refused by a
+real TLS handshake that checks the CRL while other clients get in; a renewed
+certificate keeps its key and is replaced in one step; the CA's database is as
+private as the keys, and a CA made before it existed gets one on first use."""
 
 import os
 import re
@@ -8,15 +9,17 @@ import shutil
 import socket
 import ssl
 import stat
+import subprocess
 import tempfile
 import threading
 import unittest
 from pathlib import Path
 
-from support import HANG_LIMIT, ROOT, check, run
+from support import CLEAN_ENV, HANG_LIMIT, ROOT, check, run
 
 SCRIPT = ROOT / "gen_certs.sh"
-USAGE = "usage: gen_certs.sh [--ca | --client NAME | --revoke NAME | --crl] [--days N] [--force] [DIR]\n"
+USAGE = ("usage: gen_certs.sh [--ca | --client NAME | --renew NAME | --revoke NAME | --crl] [--days N] [--force] "
+         "[DIR]\n")
 DAY = 86400
 
 
@@ -224,16 +227,26 @@ class RevokeTest(unittest.TestCase):
             self.assertIn("certificate revoked", crl_verify(pki, pki / "bob.pem")[1])
 
     def test_revoking_a_name_revokes_the_certificates_it_had_before(self):
-        # One replaced with --client NAME --force is still valid: --revoke NAME revokes both.
+        # A renewed certificate keeps its key, so the one it replaced would still let a thief in:
+        # --revoke NAME revokes both. So for one replaced with --client NAME --force.
         with tempfile.TemporaryDirectory(prefix="mtls-test-") as top:
-            pki = make_pki(top, "erin")
+            pki = make_pki(top, "dave", "erin")
+            shutil.copy(pki / "dave.pem", Path(top) / "dave-first.pem")
+            check(gen_certs("--renew", "dave", pki))
+            shutil.copy(pki / "dave.pem", Path(top) / "dave-second.pem")
+            check(gen_certs("--renew", "dave", pki))
             shutil.copy(pki / "erin.pem", Path(top) / "erin-first.pem")
             check(gen_certs("--client", "erin", "--force", pki))
-            self.assertEqual(crl_verify(pki, Path(top) / "erin-first.pem")[0], 0)
+            for name in ("dave-first", "dave-second", "erin-first"):
+                self.assertEqual(crl_verify(pki, Path(top) / f"{name}.pem")[0], 0)
+            self.assertEqual(gen_certs("--revoke", "dave", pki),
+                             (0, f"gen_certs.sh: revoked dave.pem and 2 earlier certificates of dave; "
+                                 f"wrote crl.pem in {pki}\n", ""))
             self.assertEqual(gen_certs("--revoke", "erin", pki),
                              (0, f"gen_certs.sh: revoked erin.pem and 1 earlier certificate of erin; "
                                  f"wrote crl.pem in {pki}\n", ""))
-            for cert in (pki / "erin.pem", Path(top) / "erin-first.pem"):
+            for cert in (pki / "dave.pem", pki / "erin.pem", *(Path(top) / f"{name}.pem" for name in
+                                                                ("dave-first", "dave-second", "erin-first"))):
                 status, out = crl_verify(pki, cert)
                 self.assertEqual(status, 2, out)
                 self.assertIn("certificate revoked", out)
@@ -261,7 +274,7 @@ class RevokeTest(unittest.TestCase):
             (pki / "ca-db").rename(elsewhere)
             (pki / "ca-db").symlink_to(elsewhere)
             before = snapshot(elsewhere)
-            for args in (["--revoke", "bob"], ["--crl"], ["--client", "carol"]):
+            for args in (["--revoke", "bob"], ["--crl"], ["--renew", "bob"], ["--client", "carol"]):
                 with self.subTest(args):
                     self.assertEqual(gen_certs(*args, pki),
                                      (1, "", f"gen_certs.sh: ca-db in {pki} is a symbolic link or not a folder; "
@@ -284,6 +297,129 @@ class RevokeTest(unittest.TestCase):
                              (1, "", f"gen_certs.sh: no index.txt in {pki}/ca-db, the CA's record of what it "
                                      "revoked; restore ca-db from a backup\n"))
             self.assertEqual(snapshot(pki), before)
+
+
+class RenewTest(unittest.TestCase):
+    """--renew NAME: a new certificate for the same key, replacing NAME.pem in one step."""
+
+    def setUp(self):
+        folder = tempfile.TemporaryDirectory(prefix="mtls-test-")
+        self.addCleanup(folder.cleanup)
+        self.top = Path(folder.name)
+        self.pki = self.top / "pki"
+        check(gen_certs("--ca", "--days", "30", self.pki))
+        check(gen_certs("--client", "bob", "--days", "30", self.pki))
+
+    def test_renewal_keeps_the_key_and_changes_serial_and_dates(self):
+        bob, p12 = self.pki / "bob.pem", self.pki / "bob.p12"
+        before = snapshot(self.pki)
+        old = {"serial": field(bob, "-serial"), "end": seconds(bob, "-enddate"), "inode": os.stat(bob).st_ino,
+               "text": check(run(["openssl", "x509", "-in", bob, "-noout", "-subject", "-issuer", "-ext",
+                                  "basicConstraints,keyUsage,extendedKeyUsage,subjectAltName"]))}
+        self.assertEqual(gen_certs("--renew", "bob", self.pki),
+                         (0, f"gen_certs.sh: renewed bob.pem and bob.p12 for 3650 days in {self.pki}\n", ""))
+        self.assertEqual(public_key(bob), check(run(["openssl", "pkey", "-in", self.pki / "bob-key.pem", "-pubout"])))
+        self.assertNotEqual(field(bob, "-serial"), old["serial"])
+        self.assertEqual(seconds(bob, "-enddate") - seconds(bob, "-startdate"), 3650 * DAY)
+        self.assertGreater(seconds(bob, "-enddate"), old["end"])
+        # The same subject and extensions.
+        self.assertEqual(check(run(["openssl", "x509", "-in", bob, "-noout", "-subject", "-issuer", "-ext",
+                                    "basicConstraints,keyUsage,extendedKeyUsage,subjectAltName"])), old["text"])
+        self.assertEqual(crl_verify(self.pki, bob), (0, f"{bob}: OK\n"))
+        # Replaced by a rename: a new file at the name, not the old one written over.
+        self.assertNotEqual(os.stat(bob).st_ino, old["inode"])
+        # The bundle holds the new certificate; nothing else changed.
+        bundled = check(run(["openssl", "pkcs12", "-in", p12, "-passin", "pass:mtls", "-nokeys", "-clcerts"]))
+        self.assertEqual(check(run(["openssl", "x509", "-noout", "-serial"], input=bundled)),
+                         f"serial={field(bob, '-serial')}\n")
+        after = snapshot(self.pki)
+        changed = sorted(name for name in after if before.get(name) != after[name])
+        self.assertEqual(changed, ["bob.p12", "bob.pem", "ca-db/certs/" + field(bob, "-serial") + ".pem",
+                                   "ca-db/index.txt"])
+        self.assertEqual(mode(bob), 0o644)
+        self.assertEqual(mode(p12), 0o600)
+
+    def test_renewing_the_server(self):
+        server = self.pki / "server.pem"
+        old_serial = field(server, "-serial")
+        self.assertEqual(gen_certs("--renew", "server", "--days", "90", self.pki),
+                         (0, f"gen_certs.sh: renewed server.pem for 90 days in {self.pki}\n", ""))
+        self.assertNotEqual(field(server, "-serial"), old_serial)
+        self.assertFalse((self.pki / "server.p12").exists())
+        self.assertEqual(public_key(server),
+                         check(run(["openssl", "pkey", "-in", self.pki / "server-key.pem", "-pubout"])))
+        status, out, err = run(["openssl", "verify", "-x509_strict", "-purpose", "sslserver", "-CAfile",
+                                self.pki / "ca.pem", server])
+        self.assertEqual((status, out), (0, f"{server}: OK\n"))
+        self.assertIn("DNS:localhost, IP Address:127.0.0.1",
+                      check(run(["openssl", "x509", "-in", server, "-noout", "-ext", "subjectAltName"])))
+
+    def test_renewing_for_one_day(self):
+        bob = self.pki / "bob.pem"
+        self.assertEqual(gen_certs("--renew", "bob", "--days", "1", self.pki),
+                         (0, f"gen_certs.sh: renewed bob.pem and bob.p12 for 1 day in {self.pki}\n", ""))
+        self.assertEqual(seconds(bob, "-enddate") - seconds(bob, "-startdate"), DAY)
+        self.assertEqual(run(["openssl", "x509", "-in", bob, "-noout", "-checkend", str(DAY - 3600)])[0], 0)
+        self.assertEqual(run(["openssl", "x509", "-in", bob, "-noout", "-checkend", str(DAY + 3600)])[0], 1)
+
+    def test_a_revoked_name_gets_a_new_key(self):
+        # Its key may be in a thief's hands: a new certificate for it would let the thief back in.
+        bob = self.pki / "bob.pem"
+        shutil.copy(bob, self.top / "old-bob.pem")
+        old_key = (self.pki / "bob-key.pem").read_bytes()
+        check(gen_certs("--revoke", "bob", self.pki))
+        self.assertEqual(gen_certs("--renew", "bob", self.pki),
+                         (0, f"gen_certs.sh: renewed bob.pem and bob.p12 for 3650 days in {self.pki}, with a new key "
+                             "(bob-key.pem) since bob.pem was revoked\n", ""))
+        self.assertNotEqual((self.pki / "bob-key.pem").read_bytes(), old_key)
+        self.assertEqual(mode(self.pki / "bob-key.pem"), 0o600)
+        self.assertEqual(public_key(bob), check(run(["openssl", "pkey", "-in", self.pki / "bob-key.pem", "-pubout"])))
+        self.assertEqual(field(bob, "-subject"), field(self.top / "old-bob.pem", "-subject"))
+        self.assertEqual(crl_verify(self.pki, bob), (0, f"{bob}: OK\n"))
+        status, out = crl_verify(self.pki, self.top / "old-bob.pem")
+        self.assertEqual(status, 2, out)
+        self.assertIn("certificate revoked", out)
+        self.assertEqual(handshake(self.pki, "bob"), ("bob", b"hello\n"))
+
+    def test_what_cannot_be_renewed(self):
+        before = snapshot(self.pki)
+        self.assertEqual(gen_certs("--renew", "carol", self.pki),
+                         (1, "", f"gen_certs.sh: no carol.pem in {self.pki} to renew\n"))
+        self.assertEqual(gen_certs("--renew", "ca", self.pki),
+                         (2, "", USAGE + "gen_certs.sh: --renew takes server, client or a NAME made with --client, "
+                                         "not 'ca' (see --help)\n"))
+        self.assertEqual(snapshot(self.pki), before)
+        # The tutorial's pair has no CA: --force makes a new one.
+        self.assertEqual(gen_certs("--renew", "cert", self.top),
+                         (2, "", USAGE + "gen_certs.sh: --renew takes server, client or a NAME made with --client, "
+                                         "not 'cert' (see --help)\n"))
+        (self.pki / "bob-key.pem").rename(self.top / "bob-key.pem")
+        self.assertEqual(gen_certs("--renew", "bob", self.pki),
+                         (1, "", f"gen_certs.sh: no bob-key.pem in {self.pki}; --renew keeps the key of bob.pem, "
+                                 "so it needs it\n"))
+        shutil.copy(self.pki / "client-key.pem", self.pki / "bob-key.pem")
+        before = snapshot(self.pki)
+        self.assertEqual(gen_certs("--renew", "bob", self.pki),
+                         (1, "", f"gen_certs.sh: bob-key.pem in {self.pki} is not the key of bob.pem; --renew keeps "
+                                 "the key, so they must match\n"))
+        self.assertEqual(snapshot(self.pki), before)
+        self.assertEqual([name for name in os.listdir(self.pki) if name.startswith(".")], [])
+
+    def test_a_failed_renewal_leaves_the_old_certificate(self):
+        # openssl fails as it signs: bob.pem, bob.p12 and the database are as they were.
+        bin_folder = self.top / "bin"
+        bin_folder.mkdir()
+        openssl = check(run(["bash", "-c", "command -v openssl"])).strip()
+        (bin_folder / "openssl").write_text('#!/bin/sh\ncase " $* " in *" -req "*) echo "error: no" >&2; exit 1;; '
+                                            f'esac\nexec "{openssl}" "$@"\n')
+        (bin_folder / "openssl").chmod(0o755)
+        before = snapshot(self.pki)
+        done = subprocess.run(["bash", SCRIPT, "--renew", "bob", self.pki], capture_output=True, text=True,
+                              env=dict(CLEAN_ENV, PATH=f"{bin_folder}:{CLEAN_ENV['PATH']}"), timeout=HANG_LIMIT)
+        self.assertEqual((done.returncode, done.stdout, done.stderr),
+                         (1, "", "gen_certs.sh: openssl x509 failed: error: no\n"))
+        self.assertEqual(snapshot(self.pki), before)
+        self.assertEqual([name for name in os.listdir(self.pki) if name.startswith(".")], [])
 
 
 class DaysTest(unittest.TestCase):
@@ -318,9 +454,10 @@ class DaysTest(unittest.TestCase):
         for args, error in (
                 (["--client", "alice", "--days"], "--days needs a number of days, for example: --days 30"),
                 (["--ca", "--days", "3", "--days", "4"], "give --days once"),
-                (["--days", "30"], "--days goes with --ca or --client, which sign certificates"),
-                (["--revoke", "bob", "--days", "30"], "--days goes with --ca or --client, which sign certificates"),
-                (["--crl", "--days", "30"], "--days goes with --ca or --client, which sign certificates")):
+                (["--days", "30"], "--days goes with --ca, --client or --renew, which sign certificates"),
+                (["--revoke", "bob", "--days", "30"], "--days goes with --ca, --client or --renew, which sign "
+                                                      "certificates"),
+                (["--crl", "--days", "30"], "--days goes with --ca, --client or --renew, which sign certificates")):
             with self.subTest(args):
                 self.assertEqual(run(["bash", SCRIPT, *args], cwd=self.top),
                                  (2, "", USAGE + f"gen_certs.sh: {error} (see --help)\n"))
@@ -346,6 +483,15 @@ class OldCaTest(unittest.TestCase):
         self.assertEqual(crl_verify(self.pki, self.pki / "client.pem")[0], 0)
         for path in [self.pki / "ca-db", *(self.pki / "ca-db").rglob("*")]:
             self.assertEqual(mode(path), 0o700 if path.is_dir() else 0o600, path)
+
+    def test_renew_then_revoke_revokes_both(self):
+        shutil.copy(self.pki / "client.pem", self.pki.parent / "old-client.pem")
+        check(gen_certs("--renew", "client", self.pki))
+        self.assertEqual(gen_certs("--revoke", "client", self.pki),
+                         (0, f"gen_certs.sh: revoked client.pem and 1 earlier certificate of client; "
+                             f"wrote crl.pem in {self.pki}\n", ""))
+        for cert in (self.pki / "client.pem", self.pki.parent / "old-client.pem"):
+            self.assertIn("certificate revoked", crl_verify(self.pki, cert)[1])
 
     def test_crl_and_client(self):
         self.assertEqual(gen_certs("--crl", self.pki), (0, f"gen_certs.sh: wrote crl.pem in {self.pki}\n", ""))
