@@ -15,7 +15,9 @@ from support import CLIENT_EXTENSIONS, CLEAN_ENV, ROOT, check, gen_certs, openss
 
 SCRIPT = ROOT / "gen_certs.sh"
 SUBJECT = "C = US, ST = California, L = Mountain View, O = Your Organization, OU = Your Unit, CN = %s"
-USAGE = "usage: gen_certs.sh [--ca | --client NAME] [--force] [DIR]\n"
+ONLY_ONE = "give only one of --ca, --client NAME, --renew NAME, --revoke NAME and --crl"
+USAGE = ("usage: gen_certs.sh [--ca | --client NAME | --renew NAME | --revoke NAME | --crl] [--days N] [--force] "
+         "[DIR]\n")
 
 
 def x509(cert, *options):
@@ -108,7 +110,10 @@ class GenCertsTest(unittest.TestCase):
         status, out, err = run(["bash", SCRIPT, "--help"])
         self.assertEqual((status, err), (0, ""))
         self.assertTrue(out.startswith("Make the certificates for the mutual TLS tutorial"), out)
-        self.assertIn("./gen_certs.sh --client NAME [--force] [DIR]", out)
+        for mode in ("--ca [--days N] [--force] [DIR]", "--client NAME [--days N] [--force] [DIR]",
+                     "--renew NAME [--days N] [DIR]", "--revoke NAME [DIR]", "--crl [DIR]"):
+            self.assertIn(f"./gen_certs.sh {mode}\n", out)
+        self.assertIn("DIR/ca-db/", out)
         self.assertEqual(run(["bash", SCRIPT, "--bogus"]),
                          (2, "", USAGE + "gen_certs.sh: unknown option --bogus (see --help)\n"))
 
@@ -117,24 +122,36 @@ class GenCertsTest(unittest.TestCase):
                 (["a", "b"], "one folder only, not both a and b"),
                 (["--ca", "a", "--force", "b"], "one folder only, not both a and b"),
                 (["--client"], "--client needs a NAME, for example: --client bob"),
-                (["--ca", "--client", "bob", "a"], "give only one of --ca and --client NAME"),
-                (["--client", "bob", "--client", "carol", "a"], "give only one of --ca and --client NAME")):
+                (["--ca", "--client", "bob", "a"], ONLY_ONE),
+                (["--client", "bob", "--client", "carol", "a"], ONLY_ONE),
+                (["--revoke", "bob", "--renew", "bob", "a"], ONLY_ONE),
+                (["--crl", "--ca", "a"], ONLY_ONE),
+                (["--renew"], "--renew needs a NAME, for example: --renew bob"),
+                (["--revoke"], "--revoke needs a NAME, for example: --revoke bob"),
+                (["--revoke", "bob", "--force", "a"], "--revoke replaces only what it must, and takes no --force"),
+                (["--renew", "bob", "--force", "a"], "--renew replaces only what it must, and takes no --force"),
+                (["--crl", "--force", "a"], "--crl replaces only what it must, and takes no --force")):
             with self.subTest(args):
                 self.assertEqual(run(["bash", SCRIPT, *args], cwd=self.top),
                                  (2, "", USAGE + f"gen_certs.sh: {error} (see --help)\n"))
                 self.assertEqual(list(self.top.iterdir()), [])
 
     def test_nothing_made_is_open_to_others_whatever_the_umask(self):
+        # The CA's database (ca-db/, its folders 700 and files 600) is as private as the keys.
         for options, private in (([], ["key.pem"]),
-                                 (["--ca"], ["ca-key.pem", "server-key.pem", "client-key.pem", "client.p12"])):
+                                 (["--ca"], ["ca-key.pem", "server-key.pem", "client-key.pem", "client.p12", "ca-db"])):
             with self.subTest(options):
                 top = self.top / (options[0] if options else "tutorial")
                 status, out, err = run(["bash", "-c", 'umask 000; exec bash "$@"', "bash", SCRIPT, *options,
                                         top / "new" / "folder"])
                 self.assertEqual((status, err), (0, ""))
                 self.assertEqual((mode(top / "new"), mode(top / "new" / "folder")), (0o700, 0o700))
-                for path in (top / "new" / "folder").iterdir():
-                    self.assertEqual(mode(path), 0o600 if path.name in private else 0o644, path.name)
+                made = sorted((top / "new" / "folder").rglob("*"))
+                self.assertEqual(len(made), 2 if not options else 15, made)
+                for path in made:
+                    name = path.relative_to(top / "new" / "folder").parts[0]
+                    expected = 0o700 if path.is_dir() else 0o600 if name in private else 0o644
+                    self.assertEqual(mode(path), expected, path)
 
     def test_force_never_writes_through_a_link(self):
         gen_certs(self.top / "certs")
@@ -159,7 +176,8 @@ class GenCertsTest(unittest.TestCase):
         # Should a link appear at a file's name after the check, between two commands, the move
         # replaces the link. Seen here by running the script's last loop on a link to a folder.
         script = SCRIPT.read_text()
-        last_loop = script[script.index("# Certificates are public"):script.index('echo "gen_certs.sh: wrote')]
+        start = script.index("# Certificates are public")
+        last_loop = script[start:script.index("\ndone\n", start) + len("\ndone\n")]
         (self.top / "scratch").mkdir()
         (self.top / "scratch" / "key.pem").write_text("new key\n")
         elsewhere = self.top / "elsewhere"
@@ -208,9 +226,10 @@ class CertificateAuthorityTest(unittest.TestCase):
 
     def test_files_and_modes(self):
         self.assertEqual(self.ca_status, (0, f"gen_certs.sh: wrote ca.pem ca-key.pem server.pem server-key.pem "
-                                             f"client.pem client-key.pem client.p12 in {self.top}\n", ""))
+                                             f"client.pem client-key.pem client.p12 crl.pem ca-db/ in {self.top}\n",
+                                          ""))
         self.assertEqual(self.bob_status, (0, f"gen_certs.sh: wrote bob.pem bob-key.pem bob.p12 in {self.top}\n", ""))
-        for name in ("ca.pem", "server.pem", "client.pem", "bob.pem"):
+        for name in ("ca.pem", "server.pem", "client.pem", "bob.pem", "crl.pem"):
             self.assertEqual(mode(self.top / name), 0o644, name)
         for name in ("ca-key.pem", "server-key.pem", "client-key.pem", "bob-key.pem", "client.p12", "bob.p12"):
             self.assertEqual(mode(self.top / name), 0o600, name)
@@ -277,11 +296,19 @@ class CertificateAuthorityTest(unittest.TestCase):
                 self.assertEqual(run(["bash", SCRIPT, "--client", name, self.top]),
                                  (2, "", USAGE + f"gen_certs.sh: client name '{name}' is not allowed: use letters, "
                                                  "digits, '.', '_' and '-', not first '-' or '.' (see --help)\n"))
-        for name in ("ca", "CA", "server", "Server", "client", "cert", "KEY", "ca-key", "Client-Key", "bob-key"):
+        for name in ("ca", "CA", "server", "Server", "client", "cert", "KEY", "ca-key", "Client-Key", "bob-key", "crl",
+                     "CRL"):
             with self.subTest(name):
                 self.assertEqual(run(["bash", SCRIPT, "--client", name, self.top]),
                                  (2, "", USAGE + f"gen_certs.sh: client name '{name}' is taken: ca, server, client, "
-                                                 "cert, key and names ending in -key name other files (see --help)\n"))
+                                                 "cert, key, crl and names ending in -key name other files "
+                                                 "(see --help)\n"))
+        # --revoke NAME revokes every certificate with NAME's subject: a client must not share the server's.
+        for name in ("localhost", "LocalHost"):
+            with self.subTest(name):
+                self.assertEqual(run(["bash", SCRIPT, "--client", name, self.top]),
+                                 (2, "", USAGE + f"gen_certs.sh: client name '{name}' is the server's Common Name; "
+                                                 "choose another (see --help)\n"))
         self.assertEqual(run(["bash", SCRIPT, "--client", "x" * 65, self.top]),
                          (2, "", USAGE + f"gen_certs.sh: client name '{'x' * 65}' is longer than 64 characters, the "
                                          "most a Common Name holds (see --help)\n"))
