@@ -19,6 +19,7 @@ import socket
 import ssl
 import sys
 import time
+from typing import List, Optional, Tuple
 
 HANDSHAKE_TIMEOUT = 10  # seconds a new connection has to finish the TLS handshake
 IDLE_TIMEOUT = 30  # seconds a kept-alive connection may wait for its next request
@@ -28,18 +29,18 @@ IDLE_TIMEOUT = 30  # seconds a kept-alive connection may wait for its next reque
 CONTROL_CHARACTERS = {code: f"\\x{code:02x}" for code in [*range(0x20), *range(0x7F, 0xA0)]}
 
 
-def log(message):
+def log(message: str) -> None:
     """Write one line to stderr with a timestamp, as Go's log package does."""
     sys.stderr.write(time.strftime("%Y/%m/%d %H:%M:%S ") + message.translate(CONTROL_CHARACTERS) + "\n")
 
 
-def format_address(address):
+def format_address(address: Tuple) -> str:
     """Show a socket address as host:port, with brackets around IPv6 hosts."""
     host, port = address[:2]
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-def describe_subject(subject):
+def describe_subject(subject: Tuple) -> str:
     """Turn getpeercert()'s subject into the familiar "CN=bob,O=Example"."""
     short = {"commonName": "CN", "organizationalUnitName": "OU", "organizationName": "O",
              "localityName": "L", "stateOrProvinceName": "ST", "countryName": "C"}
@@ -47,7 +48,7 @@ def describe_subject(subject):
                     for rdn in reversed(subject) for key, value in rdn)
 
 
-def make_server_context(cert, key, ca):
+def make_server_context(cert: str, key: str, ca: str) -> ssl.SSLContext:
     """The TLS settings of the server: who we are, and whom we let in."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     # SSL 3.0, TLS 1.0 and TLS 1.1 have known attacks; refuse clients that offer nothing newer.
@@ -73,7 +74,7 @@ class HelloHandler(http.server.BaseHTTPRequestHandler):
     # instead of two writes.
     wbufsize = 64 * 1024
 
-    def setup(self):
+    def setup(self) -> None:
         super().setup()
         # The handshake proved who the client is, once for the whole connection.
         subject = self.connection.getpeercert()["subject"]
@@ -81,7 +82,7 @@ class HelloHandler(http.server.BaseHTTPRequestHandler):
                                  if key == "commonName"), "")
         self.client_subject = describe_subject(subject)
 
-    def do_GET(self):
+    def do_GET(self) -> None:
         # Authentication is done; here we decide whether this client may ask.
         if self.server.allowed_names and self.client_name not in self.server.allowed_names:
             self.reply(403, f"403 forbidden: client {self.client_name!r} is not allowed\n".encode())
@@ -92,7 +93,7 @@ class HelloHandler(http.server.BaseHTTPRequestHandler):
 
     do_HEAD = do_GET
 
-    def reply(self, status, body):
+    def reply(self, status: int, body: bytes) -> None:
         self.send_response(status)
         self.send_header("Content-Type", "text/plain; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
@@ -100,10 +101,10 @@ class HelloHandler(http.server.BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
 
-    def log_request(self, code="-", size="-"):
+    def log_request(self, code="-", size="-") -> None:
         log(f'{format_address(self.client_address)} "{self.requestline}" {code} client="{self.client_subject}"')
 
-    def log_message(self, format, *args):
+    def log_message(self, format: str, *args) -> None:
         log(f"{format_address(self.client_address)} {format % args}")
 
 
@@ -111,13 +112,13 @@ class HelloServer(http.server.ThreadingHTTPServer):
     # socketserver's default backlog of 5 makes a burst of clients wait a second and retry.
     request_queue_size = 128
 
-    def __init__(self, address, context, allowed_names=()):
+    def __init__(self, address: Tuple[str, int], context: ssl.SSLContext, allowed_names: List[str] = ()) -> None:
         self.context = context
         self.allowed_names = set(allowed_names)
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         super().__init__(address, HelloHandler)
 
-    def finish_request(self, sock, client_address):
+    def finish_request(self, sock: socket.socket, client_address: Tuple) -> None:
         """Handshake and serve one connection, in that connection's own thread.
 
         Wrapping the listening socket instead would run every handshake inside
@@ -140,12 +141,12 @@ class HelloServer(http.server.ThreadingHTTPServer):
         finally:
             close_tls(connection)
 
-    def handle_error(self, request, client_address):
+    def handle_error(self, request: socket.socket, client_address: Tuple) -> None:
         # A connection that breaks mid-request is that client's problem: one line, no traceback.
         log(f"connection from {format_address(client_address)} failed: {sys.exc_info()[1]!r}")
 
 
-def hang_up(connection):
+def hang_up(connection: ssl.SSLSocket) -> None:
     """Close a connection whose handshake failed, without resetting it.
 
     Under TLS 1.3 a client learns that we refused its certificate only when it
@@ -164,7 +165,7 @@ def hang_up(connection):
     connection.close()
 
 
-def close_tls(connection):
+def close_tls(connection: ssl.SSLSocket) -> None:
     """Send TLS's close_notify before closing, without waiting for the client's.
 
     Without it, a client that reads to the end of the stream cannot tell our
@@ -178,7 +179,7 @@ def close_tls(connection):
     connection.close()
 
 
-def handshake_reason(error):
+def handshake_reason(error: Exception) -> str:
     """Say in words why a handshake failed, like Go's "http: TLS handshake error"."""
     if isinstance(error, ssl.SSLCertVerificationError):
         return f"client certificate rejected: {error.verify_message}"
@@ -197,7 +198,7 @@ def handshake_reason(error):
     return str(error)
 
 
-def port_number(text):
+def port_number(text: str) -> int:
     """The type of --port: a whole number from 0 to 65535."""
     port = int(text)
     if not 0 <= port <= 65535:
@@ -205,7 +206,7 @@ def port_number(text):
     return port
 
 
-def parse_args(argv):
+def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="HTTPS server that requires client certificates.")
     parser.add_argument("--host", default="localhost", help="address to listen on (default: localhost)")
     parser.add_argument("--port", type=port_number, default=8443, help="port to listen on, 0 for any free one (default: 8443)")
@@ -217,7 +218,7 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
-def load_context(args):
+def load_context(args: argparse.Namespace) -> ssl.SSLContext:
     """make_server_context, with every failure turned into one line that says what to do."""
     for path in (args.cert, args.key, args.ca):
         try:
@@ -236,7 +237,7 @@ def load_context(args):
                  "make new ones with `make certs`")
 
 
-def main(argv=None):
+def main(argv: Optional[List[str]] = None) -> None:
     args = parse_args(argv)
     context = load_context(args)
     try:
