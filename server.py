@@ -25,13 +25,34 @@ HANDSHAKE_TIMEOUT = 10  # seconds a new connection has to finish the TLS handsha
 IDLE_TIMEOUT = 30  # seconds a kept-alive connection may wait for its next request
 
 
-# Control characters as \xNN, so that what a client sends cannot forge log lines or drive the terminal.
-CONTROL_CHARACTERS = {code: f"\\x{code:02x}" for code in [*range(0x20), *range(0x7F, 0xA0)]}
+# The log. What a client sends ends up in it, so that text is escaped: no client can
+# start a new line, close a quoted field early, or send the terminal escape sequences.
+
+def escape_unprintable(text: str) -> str:
+    """text with each character that str.isprintable() rejects (control, format and separator
+    characters, U+2028 and U+202E among them) written as \\xNN, \\uNNNN or \\UNNNNNNNN."""
+    if text.isprintable():  # nearly always, and quick to check
+        return text
+    return "".join(char if char.isprintable() else escape_character(char) for char in text)
+
+
+def escape_character(char: str) -> str:
+    code = ord(char)
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+
+
+def quote_field(text: str) -> str:
+    """text made safe between double quotes in a log line: `"` and `\\` escaped with a backslash,
+    and every unprintable character as escape_unprintable writes it."""
+    if text.isprintable() and '"' not in text and "\\" not in text:
+        return text
+    return "".join(("\\" + char if char in '"\\' else char) if char.isprintable() else escape_character(char)
+                   for char in text)
 
 
 def log(message: str) -> None:
     """Write one line to stderr with a timestamp, as Go's log package does."""
-    sys.stderr.write(time.strftime("%Y/%m/%d %H:%M:%S ") + message.translate(CONTROL_CHARACTERS) + "\n")
+    sys.stderr.write(time.strftime("%Y/%m/%d %H:%M:%S ") + escape_unprintable(message) + "\n")
 
 
 def format_address(address: Tuple) -> str:
@@ -40,12 +61,29 @@ def format_address(address: Tuple) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
+# Who the client is: its certificate's subject, written as RFC 4514 says.
+
+RFC_4514_NAMES = {"commonName": "CN", "localityName": "L", "stateOrProvinceName": "ST", "organizationName": "O",
+                  "organizationalUnitName": "OU", "countryName": "C", "streetAddress": "STREET",
+                  "domainComponent": "DC", "userId": "UID"}
+
+
 def describe_subject(subject: Tuple) -> str:
-    """Turn getpeercert()'s subject into the familiar "CN=bob,O=Example"."""
-    short = {"commonName": "CN", "organizationalUnitName": "OU", "organizationName": "O",
-             "localityName": "L", "stateOrProvinceName": "ST", "countryName": "C"}
-    return ",".join(f"{short.get(key, key)}={value}"
-                    for rdn in reversed(subject) for key, value in rdn)
+    """Turn getpeercert()'s subject into RFC 4514's "CN=bob,O=Example": the most specific
+    part first, the attributes of a multi-valued part joined with "+", and in each value
+    the characters that would change that structure escaped."""
+    return ",".join("+".join(f"{RFC_4514_NAMES.get(key, key)}={escape_dn_value(value)}" for key, value in rdn)
+                    for rdn in reversed(subject))
+
+
+def escape_dn_value(value: str) -> str:
+    """One attribute value, escaped as RFC 4514 (section 2.4) requires."""
+    escaped = ["\\" + char if char in '",+;<>\\' else "\\00" if char == "\0" else char for char in value]
+    if value[:1] in ("#", " "):
+        escaped[0] = "\\" + value[0]
+    if value[-1:] == " ":
+        escaped[-1] = "\\ "
+    return "".join(escaped)
 
 
 def make_server_context(cert: str, key: str, ca: str) -> ssl.SSLContext:
@@ -102,10 +140,12 @@ class HelloHandler(http.server.BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def log_request(self, code="-", size="-") -> None:
-        log(f'{format_address(self.client_address)} "{self.requestline}" {code} client="{self.client_subject}"')
+        log(f'{format_address(self.client_address)} "{quote_field(self.requestline)}" {code} '
+            f'client="{quote_field(self.client_subject)}"')
 
     def log_message(self, format: str, *args) -> None:
-        log(f"{format_address(self.client_address)} {format % args}")
+        # http.server's messages quote what the client sent with repr(), which leaves `"` as it is.
+        log(f"{format_address(self.client_address)} {quote_field(format % args)}")
 
 
 class HelloServer(http.server.ThreadingHTTPServer):
@@ -143,7 +183,7 @@ class HelloServer(http.server.ThreadingHTTPServer):
 
     def handle_error(self, request: socket.socket, client_address: Tuple) -> None:
         # A connection that breaks mid-request is that client's problem: one line, no traceback.
-        log(f"connection from {format_address(client_address)} failed: {sys.exc_info()[1]!r}")
+        log(f"connection from {format_address(client_address)} failed: {quote_field(repr(sys.exc_info()[1]))}")
 
 
 def hang_up(connection: ssl.SSLSocket) -> None:

@@ -40,11 +40,13 @@ def gen_certs(folder, *options):
     return Path(folder)
 
 
-def openssl_sign(folder, name, issuer, issuer_key, extensions, start=None, end=None, key=None):
+def openssl_sign(folder, name, issuer, issuer_key, extensions, start=None, end=None, key=None, subject=None):
     """Sign a new certificate for CN=name with `openssl ca`, which, unlike
     `openssl x509`, can set any validity period (for expired certificates).
-    extensions is the text of an OpenSSL extensions section. Returns the paths
-    of the certificate and its key."""
+    extensions is the text of an OpenSSL extensions section. subject, in
+    openssl's -subj form, replaces /CN=name: it may have no CN, several, a
+    multi-valued part (/CN=a+CN=b) or any UTF-8. Returns the paths of the
+    certificate and its key."""
     folder = Path(folder)
     work = folder / f"{name}.ca"
     work.mkdir()
@@ -53,19 +55,21 @@ def openssl_sign(folder, name, issuer, issuer_key, extensions, start=None, end=N
         "[ca]\ndefault_ca = test\n"
         f"[test]\ndatabase = {work}/index.txt\nnew_certs_dir = {work}\nrand_serial = yes\n"
         "default_md = sha256\npolicy = any\nunique_subject = no\ndefault_days = 30\n"
-        "[any]\ncommonName = supplied\n"
+        "[any]\ncommonName = optional\n"
         "[req]\ndistinguished_name = dn\n[dn]\n"
         f"[ext]\n{extensions}\n")
     key = Path(key) if key else folder / f"{name}-key.pem"
     if not key.exists():
         check(run(["openssl", "genrsa", "-out", key, "2048"]))
     csr = work / "req.csr"
-    check(run(["openssl", "req", "-new", "-key", key, "-subj", f"/CN={name}", "-out", csr,
-               "-config", work / "openssl.cnf"]))
+    check(run(["openssl", "req", "-new", "-key", key, "-utf8", "-multivalue-rdn", "-subj", subject or f"/CN={name}",
+               "-out", csr, "-config", work / "openssl.cnf"]))
     cert = folder / f"{name}.pem"
     dates = ["-startdate", start, "-enddate", end] if start else []
     self_sign = ["-selfsign", "-keyfile", key] if issuer is None else ["-cert", issuer, "-keyfile", issuer_key]
-    check(run(["openssl", "ca", "-batch", "-notext", "-config", work / "openssl.cnf", "-extensions", "ext",
+    # -preserveDN: the subject exactly as requested, in its order, rather than rebuilt from the policy.
+    check(run(["openssl", "ca", "-batch", "-notext", "-utf8", "-preserveDN", "-config", work / "openssl.cnf",
+               "-extensions", "ext",
                *self_sign, *dates, "-in", csr, "-out", cert]))
     return cert, key
 

@@ -1,0 +1,187 @@
+"""The finished server.py under attack: every limit holds, the log can be trusted
+and never stops service, and a stop lets requests in progress finish. After each
+attack the same server still serves a good client.
+
+The deadlines are shortened with their options, so that proving them takes
+seconds. The only timings asserted are generous upper bounds, at least twice
+the deadline, that a server without the deadline could not meet.
+"""
+
+import importlib.util
+import re
+import socket
+import ssl
+import tempfile
+import unittest
+from pathlib import Path
+
+from support import (CLIENT_EXTENSIONS, HANG_LIMIT, ROOT, Server, gen_certs, openssl_sign)
+
+SUBJECT = "CN=localhost,OU=Your Unit,O=Your Organization,L=Mountain View,ST=California,C=US"
+TIME = r"\d{4}/\d\d/\d\d \d\d:\d\d:\d\d"
+QUOTED = r'"((?:[^"\\]|\\.)*)"'  # a quoted log field: anything but " and \, or \ and any character
+REQUEST_LINE = re.compile(rf"^{TIME} 127\.0\.0\.1:\d+ {QUOTED} (\d\d\d) client={QUOTED}$")
+GET_AND_CLOSE = b"GET /hello HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+
+
+def setUpModule():
+    global FOLDER, CERTS
+    FOLDER = tempfile.TemporaryDirectory(prefix="mtls-test-")
+    CERTS = gen_certs(Path(FOLDER.name) / "tutorial")
+
+
+def tearDownModule():
+    FOLDER.cleanup()
+
+
+def sign(name, subject):
+    """A client certificate with this subject, signed by the tutorial's cert.pem; its (cert, key)."""
+    return openssl_sign(FOLDER.name, name, CERTS / "cert.pem", CERTS / "key.pem", CLIENT_EXTENSIONS,
+                        subject=subject)
+
+
+def tls_context(cert=None, key=None):
+    context = ssl.create_default_context(cafile=str(CERTS / "cert.pem"))
+    context.load_cert_chain(str(cert or CERTS / "cert.pem"), str(key or CERTS / "key.pem"))
+    return context
+
+
+def connect(server, cert=None, key=None):
+    """A TLS connection to server with a good (or the given) client certificate."""
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=HANG_LIMIT)
+    return tls_context(cert, key).wrap_socket(sock, server_hostname="localhost")
+
+
+def read_to_end(tls):
+    """Everything the server sends until it closes the connection."""
+    data = b""
+    try:
+        while True:
+            chunk = tls.recv(65536)
+            if not chunk:
+                return data
+            data += chunk
+    except (ConnectionResetError, ssl.SSLEOFError):
+        return data
+
+
+def exchange(server, request, cert=None, key=None):
+    """Send request bytes on one TLS connection; return all the server answered before closing."""
+    with connect(server, cert, key) as tls:
+        tls.sendall(request)
+        return read_to_end(tls)
+
+
+def statuses(answer):
+    return re.findall(rb"^HTTP/1\.1 (\d\d\d) ", answer, re.M)
+
+
+def unescape(field):
+    """A quoted log field as it was before the log escaped it."""
+    return re.sub(r"\\(x[0-9a-f]{2}|u[0-9a-f]{4}|U[0-9a-f]{8}|.)",
+                  lambda m: chr(int(m.group(1)[1:], 16)) if len(m.group(1)) > 1 else m.group(1), field)
+
+
+def assert_stops_cleanly(test, server):
+    test.assertEqual(server.stop(), 0)
+    test.assertFalse([line for line in server.log if "Traceback" in line], server.log)
+
+
+def import_server():
+    spec = importlib.util.spec_from_file_location("server_under_test", ROOT / "server.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# 6. Logs a reader can trust.
+
+class SubjectFormatTest(unittest.TestCase):
+    """describe_subject and quote_field on their own: RFC 4514, then the log's quoting."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = import_server()
+
+    def test_rfc_4514(self):
+        describe = self.server.describe_subject
+        cases = [
+            (((("countryName", "US"),), (("organizationName", "Example"),), (("commonName", "bob"),)),
+             "CN=bob,O=Example,C=US"),
+            (((("organizationName", "Evil,CN=client"),),), r"O=Evil\,CN=client"),
+            (((("commonName", "bob"), ("commonName", "client")),), "CN=bob+CN=client"),
+            (((("commonName", "a+b"),),), r"CN=a\+b"),
+            (((("commonName", 'x"y\\z<a>b;c=d'),),), r'CN=x\"y\\z\<a\>b\;c=d'),
+            (((("commonName", "#hash"),),), r"CN=\#hash"),
+            (((("commonName", "in#side"),),), "CN=in#side"),
+            (((("commonName", " spaces "),),), r"CN=\ spaces\ "),
+            (((("commonName", " "),),), "CN=\\ "),
+            (((("commonName", "nul\0"),),), r"CN=nul\00"),
+            (((("domainComponent", "com"),), (("domainComponent", "example"),), (("userId", "u1"),),
+              (("streetAddress", "1 Main St"),), (("emailAddress", "a@b"),)),
+             "emailAddress=a@b,STREET=1 Main St,UID=u1,DC=example,DC=com"),
+            (((("localityName", "L"),), (("stateOrProvinceName", "ST"),), (("organizationalUnitName", "OU"),),
+              (("1.2.3.4", "x"),)), "1.2.3.4=x,OU=OU,ST=ST,L=L"),
+        ]
+        for subject, expected in cases:
+            with self.subTest(expected):
+                self.assertEqual(describe(subject), expected)
+
+    def test_log_quoting(self):
+        quote = self.server.quote_field
+        self.assertEqual(quote("CN=localhost,O=Example"), "CN=localhost,O=Example")
+        self.assertEqual(quote('a"b\\c'), 'a\\"b\\\\c')
+        self.assertEqual(quote("a\nb\rc\x1b[2J\x7f\x85"), r"a\x0ab\x0dc\x1b[2J\x7f\x85")
+        self.assertEqual(quote("\u2028\u2029\u202e\u200b\ufeff\U000e0041"), r"\u2028\u2029\u202e\u200b\ufeff\U000e0041")
+        self.assertEqual(quote("héllo wörld ☃"), "héllo wörld ☃")  # printable: as is
+        self.assertEqual(self.server.escape_unprintable('"\\\n'), '"\\\\x0a')
+
+
+class TrustworthyLogTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Server(CERTS).__enter__()
+
+    @classmethod
+    def tearDownClass(cls):
+        assert_stops_cleanly(unittest.TestCase(), cls.server)
+
+    def request_line(self, start):
+        """The request line logged since start, its fields unescaped: (request, status, client).
+        No other line holds a double quote that is not escaped."""
+        self.server.wait_for_log(r'" \d{3} client="', start)
+        lines = self.server.log[start:]
+        quoted = [line for line in lines if '"' in re.sub(r"\\.", "", line)]
+        self.assertEqual(len(quoted), 1, lines)
+        match = REQUEST_LINE.match(quoted[0])
+        self.assertTrue(match, quoted[0])
+        return unescape(match.group(1)), match.group(2), unescape(match.group(3))
+
+    def test_a_forged_request_line_stays_in_its_field(self):
+        start = self.server.mark()
+        forged = b'/hello" 200 client="CN=admin,O=Corp\\'
+        exchange(self.server, b"GET " + forged + b" HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        # Spaces in the path make it a bad request, which http.server logs with the request in repr().
+        self.assertEqual(self.request_line(start), ("GET " + forged.decode() + " HTTP/1.1", "400", SUBJECT))
+
+    def test_subjects_that_try_to_look_like_others(self):
+        cases = [
+            ("comma", "/O=Evil,CN=client", r"O=Evil\,CN=client"),
+            ("multi", "/CN=bob+CN=client", "CN=bob+CN=client"),
+            ("quote", '/O=Corp/CN=admin", O="x', r'CN=admin\"\, O=\"x,O=Corp'),
+            ("lines", "/CN=a\u2028b\u202ec\x1bd", "CN=a\u2028b\u202ec\x1bd"),
+            ("edges", "/CN=#lead/OU= trail ", r"OU=\ trail\ ,CN=\#lead"),
+        ]
+        for name, subject, shown in cases:
+            with self.subTest(name):
+                cert, key = sign(name, subject)
+                start = self.server.mark()
+                self.assertEqual(statuses(exchange(self.server, GET_AND_CLOSE, cert, key)), [b"200"])
+                # The field, unescaped once, is the RFC 4514 subject; nothing in it is raw.
+                self.assertEqual(self.request_line(start), ("GET /hello HTTP/1.1", "200", shown))
+                line = self.server.log[-1]
+                self.assertTrue(line.isascii() and line.isprintable(), line)
+
+
+if __name__ == "__main__":
+    unittest.main()
