@@ -14,15 +14,21 @@ Run it in the folder holding cert.pem and key.pem (`make certs` makes them):
 
 import argparse
 import http.server
+import os
+import queue
 import signal
 import socket
 import ssl
 import sys
+import threading
 import time
 from typing import List, Optional, Tuple
 
 HANDSHAKE_TIMEOUT = 10  # seconds a new connection has to finish the TLS handshake
 IDLE_TIMEOUT = 30  # seconds a kept-alive connection may wait for its next request
+LOG_QUEUE_LINES = 1000  # log lines that may wait for a slow stderr; more are dropped, and counted
+LOG_WRITE_INTERVAL = 0.01  # seconds between the log's writes: many lines cost one write, not a thread switch each
+LOG_FLUSH_TIMEOUT = 1.0  # seconds a stopping server waits for stderr to take its last lines
 
 
 # The log. What a client sends ends up in it, so that text is escaped: no client can
@@ -50,9 +56,89 @@ def quote_field(text: str) -> str:
                    for char in text)
 
 
+class LogWriter:
+    """Lines for stderr, written by a thread of their own, so that no request ever waits for stderr.
+
+    This is the logging cookbook's QueueHandler and QueueListener, without the LogRecord
+    (a plain line costs about a quarter as much). When stderr is slow, blocked, broken or closed,
+    lines wait in a bounded queue; when the queue is full they are dropped and counted,
+    and the count is logged as soon as stderr takes lines again. Lines are written
+    together, at most every LOG_WRITE_INTERVAL, so that a busy server does not wake the
+    writer thread for every line.
+    """
+
+    def __init__(self) -> None:
+        self.lines: "queue.Queue[object]" = queue.Queue(LOG_QUEUE_LINES)
+        self.lost = 0
+        self.lost_lock = threading.Lock()
+        self.stamp = (0, "")  # (second, its "YYYY/MM/DD HH:MM:SS "): formatted once a second, not per line
+        self.thread = threading.Thread(target=self.run, name="log writer", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def timestamp(self) -> str:
+        second = int(time.time())
+        if second != self.stamp[0]:
+            self.stamp = (second, time.strftime("%Y/%m/%d %H:%M:%S ", time.localtime(second)))
+        return self.stamp[1]
+
+    def write(self, message: str) -> None:
+        """Queue one line, with a timestamp as Go's log package writes it; never wait."""
+        try:
+            self.lines.put_nowait(self.timestamp() + escape_unprintable(message) + "\n")
+        except queue.Full:
+            with self.lost_lock:
+                self.lost += 1
+
+    def flush(self, timeout: float) -> bool:
+        """Wait up to timeout seconds for every line queued so far to be written."""
+        written = threading.Event()
+        try:
+            self.lines.put(written, timeout=timeout)
+        except queue.Full:
+            return False
+        return written.wait(timeout)
+
+    def run(self) -> None:
+        while True:
+            items = [self.lines.get()]
+            while True:  # take what else is waiting, to write it all at once
+                try:
+                    items.append(self.lines.get_nowait())
+                except queue.Empty:
+                    break
+            lines = [item for item in items if isinstance(item, str)]
+            with self.lost_lock:
+                lost, self.lost = self.lost, 0
+            if lost:
+                lines.append(f"{self.timestamp()}log: {lost} lines were lost: stderr was not taking them\n")
+            if not write_stderr("".join(lines)):
+                with self.lost_lock:
+                    self.lost += lost + len(lines) - (1 if lost else 0)
+            for item in items:
+                if isinstance(item, threading.Event):
+                    item.set()
+            time.sleep(LOG_WRITE_INTERVAL)
+
+
+def write_stderr(text: str) -> bool:
+    """Write text to file descriptor 2 directly, in as few writes as it takes; False if it failed."""
+    data = memoryview(text.encode("utf-8", "backslashreplace"))
+    try:
+        while data:
+            data = data[os.write(2, data):]
+    except OSError:  # closed, a broken pipe (`| head -1`), or a non-blocking pipe that is full
+        return False
+    return True
+
+
+LOG = LogWriter()
+
+
 def log(message: str) -> None:
-    """Write one line to stderr with a timestamp, as Go's log package does."""
-    sys.stderr.write(time.strftime("%Y/%m/%d %H:%M:%S ") + escape_unprintable(message) + "\n")
+    """Log one line on stderr: `2006/01/02 15:04:05 message`, as Go's log package writes it."""
+    LOG.write(message)
 
 
 def format_address(address: Tuple) -> str:
@@ -277,7 +363,21 @@ def load_context(args: argparse.Namespace) -> ssl.SSLContext:
                  "make new ones with `make certs`")
 
 
+def keep_standard_streams_open() -> None:
+    """Put /dev/null on each of file descriptors 0, 1 and 2 that is closed (as by `2>&-`).
+
+    Otherwise the next socket would take its number, and what is meant for
+    stderr, such as the log, would go to a client.
+    """
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            os.open(os.devnull, os.O_RDWR)  # the lowest free number: this one
+
+
 def main(argv: Optional[List[str]] = None) -> None:
+    keep_standard_streams_open()
     args = parse_args(argv)
     context = load_context(args)
     try:
@@ -287,6 +387,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     except OSError as error:
         sys.exit(f"server.py: cannot listen on {format_address((args.host, args.port))}: "
                  f"{error.strerror}; stop whatever uses it or pick another --port")
+    LOG.start()
     # `kill` (SIGTERM) stops the server as cleanly as Ctrl-C does.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     url = f"https://{format_address((args.host, server.server_address[1]))}/hello"
@@ -298,6 +399,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         pass
     finally:
         server.server_close()
+        LOG.flush(LOG_FLUSH_TIMEOUT)
 
 
 if __name__ == "__main__":

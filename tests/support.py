@@ -104,15 +104,20 @@ class Server:
 
     READY = re.compile(r"^server\.py: serving (https?://(\S+):(\d+)/hello) \(Ctrl-C stops\)$")
 
-    def __init__(self, cwd, *args, script=ROOT / "server.py", host="localhost"):
+    def __init__(self, cwd, *args, script=ROOT / "server.py", host="localhost", stderr=subprocess.PIPE,
+                 preexec_fn=None):
+        """stderr other than PIPE (a file descriptor, DEVNULL) goes to the server as is, and
+        self.log stays empty; preexec_fn runs in the server's process before Python starts."""
         self.cwd, self.args, self.script, self.host = cwd, args, script, host
+        self.stderr, self.preexec_fn = stderr, preexec_fn
         self.log = []
         self.changed = threading.Condition()
 
     def __enter__(self):
         self.process = subprocess.Popen(
             [sys.executable, str(self.script), "--host", self.host, "--port", "0", *map(str, self.args)],
-            cwd=self.cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=CLEAN_ENV)
+            cwd=self.cwd, stdout=subprocess.PIPE, stderr=self.stderr, text=True, env=CLEAN_ENV,
+            preexec_fn=self.preexec_fn)
         self.reader = threading.Thread(target=self._read_log, daemon=True)
         self.reader.start()
         ready = self.process.stdout.readline().rstrip("\n")
@@ -128,6 +133,8 @@ class Server:
         return self
 
     def _read_log(self):
+        if self.process.stderr is None:
+            return
         for line in self.process.stderr:
             with self.changed:
                 self.log.append(line.rstrip("\n"))
@@ -168,7 +175,8 @@ class Server:
         status = self.process.wait(HANG_LIMIT)
         self.reader.join(HANG_LIMIT)
         self.process.stdout.close()
-        self.process.stderr.close()
+        if self.process.stderr:
+            self.process.stderr.close()
         return status
 
     def __exit__(self, *exc):

@@ -8,20 +8,26 @@ the deadline, that a server without the deadline could not meet.
 """
 
 import importlib.util
+import os
 import re
 import socket
 import ssl
+import subprocess
+import sys
 import tempfile
+import threading
 import unittest
 from pathlib import Path
 
-from support import (CLIENT_EXTENSIONS, HANG_LIMIT, ROOT, Server, gen_certs, openssl_sign)
+from support import (CLIENT_EXTENSIONS, HANG_LIMIT, ROOT, Server, client, gen_certs, openssl_sign)
 
 SUBJECT = "CN=localhost,OU=Your Unit,O=Your Organization,L=Mountain View,ST=California,C=US"
 TIME = r"\d{4}/\d\d/\d\d \d\d:\d\d:\d\d"
 QUOTED = r'"((?:[^"\\]|\\.)*)"'  # a quoted log field: anything but " and \, or \ and any character
 REQUEST_LINE = re.compile(rf"^{TIME} 127\.0\.0\.1:\d+ {QUOTED} (\d\d\d) client={QUOTED}$")
+GET = b"GET /hello HTTP/1.1\r\nHost: localhost\r\n\r\n"
 GET_AND_CLOSE = b"GET /hello HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+LINUX = sys.platform.startswith("linux")
 
 
 def setUpModule():
@@ -82,6 +88,17 @@ def unescape(field):
                   lambda m: chr(int(m.group(1)[1:], 16)) if len(m.group(1)) > 1 else m.group(1), field)
 
 
+def thread_count(pid):
+    return int(re.search(r"^Threads:\s+(\d+)$", Path(f"/proc/{pid}/status").read_text(), re.M).group(1))
+
+
+def assert_serves_good_client(test, server):
+    start = server.mark()
+    test.assertEqual(client(server.url, cwd=CERTS), (0, "Hello, world!\n", ""))
+    if server.stderr == subprocess.PIPE:
+        server.wait_for_log(r'"GET /hello HTTP/1\.1" 200 client="%s"$' % SUBJECT, start)
+
+
 def assert_stops_cleanly(test, server):
     test.assertEqual(server.stop(), 0)
     test.assertFalse([line for line in server.log if "Traceback" in line], server.log)
@@ -92,6 +109,74 @@ def import_server():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+# 3. A log that cannot be written costs log lines, never requests.
+
+def small_pipe():
+    """A pipe (read end, write end) that holds as little as the system allows."""
+    read_end, write_end = os.pipe()
+    if LINUX:
+        import fcntl
+        fcntl.fcntl(write_end, getattr(fcntl, "F_SETPIPE_SZ", 1031), 4096)
+    return read_end, write_end
+
+
+class BrokenLogTest(unittest.TestCase):
+    def assert_serves_without_a_log(self, server):
+        for _ in range(3):
+            assert_serves_good_client(self, server)
+        socket.create_connection(("127.0.0.1", server.port)).close()  # a handshake error to log
+        assert_serves_good_client(self, server)
+
+    def test_closed_stderr(self):
+        # As `python3 server.py 2>&-`: the process starts with file descriptor 2 closed.
+        with Server(CERTS, stderr=subprocess.DEVNULL, preexec_fn=lambda: os.close(2)) as server:
+            self.assert_serves_without_a_log(server)
+            self.assertEqual(server.stop(), 0)
+
+    def test_broken_pipe(self):
+        # As `python3 server.py 2>&1 | head -1` once head has exited.
+        read_end, write_end = os.pipe()
+        with Server(CERTS, stderr=write_end) as server:
+            os.close(write_end)
+            os.close(read_end)
+            self.assert_serves_without_a_log(server)
+            self.assertEqual(server.stop(), 0)
+
+    def test_a_pipe_nobody_reads(self):
+        read_end, write_end = small_pipe()
+        with Server(CERTS, stderr=write_end) as server:
+            os.close(write_end)
+            try:
+                # 3,000 requests, pipelined on one connection: 3,000 log lines, far more than
+                # the pipe and the log's queue hold.
+                with connect(server) as tls:
+                    answer = b""
+                    for round in range(30):
+                        tls.sendall(GET * 100)
+                        while len(statuses(answer)) < 100 * (round + 1):
+                            answer += tls.recv(65536)
+                self.assertEqual(statuses(answer), [b"200"] * 3000)
+                if LINUX:
+                    self.assertLessEqual(thread_count(server.process.pid), 5)
+                assert_serves_good_client(self, server)
+                # Once the log is read again, it says how many lines it lost.
+                with os.fdopen(read_end, "r", errors="replace") as log:
+                    read_end = None
+                    lines = []
+                    reader = threading.Thread(target=lambda: lines.extend(log))
+                    reader.start()
+                    self.assertEqual(server.stop(), 0)
+                    reader.join(HANG_LIMIT)
+            finally:
+                if read_end is not None:
+                    os.close(read_end)
+        lost = [int(m.group(1)) for m in map(re.compile(rf"^{TIME} log: (\d+) lines were lost: stderr was not "
+                                                        r"taking them$").match, lines) if m]
+        self.assertTrue(lost, lines[-5:])
+        requests = len([line for line in lines if '"GET /hello HTTP/1.1" 200' in line])
+        self.assertEqual(requests + sum(lost), 3000 + 1)  # every request is either shown or counted
 
 
 # 6. Logs a reader can trust.
