@@ -13,7 +13,9 @@ Run it in the folder holding cert.pem and key.pem (`make certs` makes them):
 """
 
 import argparse
+import dataclasses
 import http.server
+import io
 import os
 import queue
 import signal
@@ -22,10 +24,17 @@ import ssl
 import sys
 import threading
 import time
+from http import HTTPStatus
 from typing import List, Optional, Tuple
 
-HANDSHAKE_TIMEOUT = 10  # seconds a new connection has to finish the TLS handshake
-IDLE_TIMEOUT = 30  # seconds a kept-alive connection may wait for its next request
+# What one client may cost the server, as Go's http.Server and nginx limit it. Each has an option
+# of the same name (--handshake-timeout, ...), so that tests can shorten them.
+HANDSHAKE_TIMEOUT = 10.0  # seconds for a new connection's whole TLS handshake, however slowly its bytes come
+HEADER_TIMEOUT = 10.0  # seconds for a request's line and headers, in all
+IDLE_TIMEOUT = 30.0  # seconds a kept-alive connection may wait for its next request
+
+# Limits with no option.
+HANG_UP_TIMEOUT = 1.0  # seconds a closing connection is read from, so that our last words are not lost to a reset
 LOG_QUEUE_LINES = 1000  # log lines that may wait for a slow stderr; more are dropped, and counted
 LOG_WRITE_INTERVAL = 0.01  # seconds between the log's writes: many lines cost one write, not a thread switch each
 LOG_FLUSH_TIMEOUT = 1.0  # seconds a stopping server waits for stderr to take its last lines
@@ -189,22 +198,97 @@ def make_server_context(cert: str, key: str, ca: str) -> ssl.SSLContext:
     return context
 
 
+@dataclasses.dataclass(frozen=True)
+class Limits:
+    """What the server grants each client; the defaults are the constants at the top."""
+    handshake_timeout: float = HANDSHAKE_TIMEOUT
+    header_timeout: float = HEADER_TIMEOUT
+    idle_timeout: float = IDLE_TIMEOUT
+
+
+class RequestReader(io.RawIOBase):
+    """A connection's incoming bytes, read under a deadline, like Go's SetReadDeadline.
+
+    A socket timeout limits each read, so a client that sends one byte just
+    within it, again and again, would never be timed out. Here every read
+    may wait only for what is left until the deadline, which the handler moves.
+    """
+
+    def __init__(self, connection: ssl.SSLSocket, deadline: float) -> None:
+        super().__init__()
+        self.connection = connection
+        self.deadline = deadline  # a time.monotonic() value
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise socket.timeout("deadline passed")
+        self.connection.settimeout(remaining)
+        return self.connection.recv_into(buffer)
+
+
 class HelloHandler(http.server.BaseHTTPRequestHandler):
     # HTTP/1.1 keeps the connection open for more requests: one connection (and handshake) serves many.
     protocol_version = "HTTP/1.1"
-    # A connection that sends nothing for this long is closed, freeing its thread.
-    timeout = IDLE_TIMEOUT
     # Send each response, headers and body, in one piece (one packet; with TLS, one record)
     # instead of two writes.
     wbufsize = 64 * 1024
 
     def setup(self) -> None:
-        super().setup()
+        self.connection = self.request
+        # The first request must arrive within header_timeout of the handshake's end.
+        self.reader = RequestReader(self.connection, time.monotonic() + self.server.limits.header_timeout)
+        self.rfile = io.BufferedReader(self.reader)
+        self.wfile = self.connection.makefile("wb", self.wbufsize)
+        self.requests_served = 0
         # The handshake proved who the client is, once for the whole connection.
         subject = self.connection.getpeercert()["subject"]
         self.client_name = next((value for rdn in reversed(subject) for key, value in rdn
                                  if key == "commonName"), "")
         self.client_subject = describe_subject(subject)
+
+    def handle_one_request(self) -> None:
+        """Read one request and answer it: http.server's own steps, with a deadline on every read."""
+        limits = self.server.limits
+        kept_alive = self.requests_served > 0
+        if kept_alive:
+            self.reader.deadline = time.monotonic() + limits.idle_timeout
+        waiting = True
+        try:
+            if not self.wait_for_request():
+                self.close_connection = True
+                return
+            waiting = False
+            if kept_alive:
+                # From its first byte on, a request has header_timeout to arrive in full.
+                self.reader.deadline = time.monotonic() + limits.header_timeout
+            self.raw_requestline = self.rfile.readline(65537)
+            if len(self.raw_requestline) > 65536:
+                self.requestline = self.request_version = self.command = ""
+                self.send_error(HTTPStatus.REQUEST_URI_TOO_LONG)
+                return
+            if not self.parse_request():
+                return  # parse_request has sent an error, and the connection closes
+            method = getattr(self, "do_" + self.command, None)
+            if method is None:
+                self.send_error(HTTPStatus.NOT_IMPLEMENTED, f"Unsupported method ({self.command!r})")
+                return
+        except socket.timeout:
+            self.close_connection = True
+            if not (waiting and kept_alive):  # an idle connection ends quietly, as in Go and nginx
+                log(f"{format_address(self.client_address)} no complete request within "
+                    f"{limits.header_timeout:g} seconds")
+            return
+        self.requests_served += 1
+        method()
+        self.wfile.flush()
+
+    def wait_for_request(self) -> bool:
+        """Wait for the next request's first byte; False if the client left."""
+        return bool(self.rfile.peek(1))
 
     def do_GET(self) -> None:
         # Authentication is done; here we decide whether this client may ask.
@@ -238,9 +322,11 @@ class HelloServer(http.server.ThreadingHTTPServer):
     # socketserver's default backlog of 5 makes a burst of clients wait a second and retry.
     request_queue_size = 128
 
-    def __init__(self, address: Tuple[str, int], context: ssl.SSLContext, allowed_names: List[str] = ()) -> None:
+    def __init__(self, address: Tuple[str, int], context: ssl.SSLContext, allowed_names: List[str] = (),
+                 limits: Limits = Limits()) -> None:
         self.context = context
         self.allowed_names = set(allowed_names)
+        self.limits = limits
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         super().__init__(address, HelloHandler)
 
@@ -253,13 +339,15 @@ class HelloServer(http.server.ThreadingHTTPServer):
         """
         # Send small responses at once instead of waiting ~40 ms for the peer's delayed ACK.
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        # A client that stalls mid-handshake is dropped, not waited on forever.
-        sock.settimeout(HANDSHAKE_TIMEOUT)
+        # A client that stalls mid-handshake is dropped, not waited on forever. For a handshake,
+        # Python counts the timeout for the whole of it, not for each read.
+        sock.settimeout(self.limits.handshake_timeout)
         connection = self.context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
         try:
             connection.do_handshake()
         except (ssl.SSLError, OSError) as error:
-            log(f"TLS handshake error from {format_address(client_address)}: {handshake_reason(error)}")
+            log(f"TLS handshake error from {format_address(client_address)}: "
+                f"{handshake_reason(error, self.limits.handshake_timeout)}")
             hang_up(connection)
             return
         try:
@@ -273,17 +361,22 @@ class HelloServer(http.server.ThreadingHTTPServer):
 
 
 def hang_up(connection: ssl.SSLSocket) -> None:
-    """Close a connection whose handshake failed, without resetting it.
+    """Close a connection without resetting it, in at most HANG_UP_TIMEOUT seconds.
 
     Under TLS 1.3 a client learns that we refused its certificate only when it
     reads, after it has sent its request. Closing with that request unread
     makes the kernel answer with a reset, which can destroy our alert before
-    the client reads it. So we stop sending, read briefly, and then close.
+    the client reads it. So we stop sending, read until the client closes too,
+    or the time is up, and then close.
     """
+    deadline = time.monotonic() + HANG_UP_TIMEOUT
     try:
         connection.shutdown(socket.SHUT_WR)
-        connection.settimeout(1)
-        for _ in range(16):
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            connection.settimeout(remaining)
             if not connection.recv(65536):
                 break
     except OSError:
@@ -292,7 +385,7 @@ def hang_up(connection: ssl.SSLSocket) -> None:
 
 
 def close_tls(connection: ssl.SSLSocket) -> None:
-    """Send TLS's close_notify before closing, without waiting for the client's.
+    """Send TLS's close_notify, without waiting for the client's, then hang up.
 
     Without it, a client that reads to the end of the stream cannot tell our
     goodbye from an attacker cutting the connection, and OpenSSL 3 says so.
@@ -302,10 +395,10 @@ def close_tls(connection: ssl.SSLSocket) -> None:
         connection.unwrap()  # sends close_notify, then finds no answer waiting
     except (ssl.SSLError, OSError):
         pass
-    connection.close()
+    hang_up(connection)
 
 
-def handshake_reason(error: Exception) -> str:
+def handshake_reason(error: Exception, timeout: float) -> str:
     """Say in words why a handshake failed, like Go's "http: TLS handshake error"."""
     if isinstance(error, ssl.SSLCertVerificationError):
         return f"client certificate rejected: {error.verify_message}"
@@ -320,7 +413,7 @@ def handshake_reason(error: Exception) -> str:
         }
         return hints.get(error.reason, error.reason.lower().replace("_", " "))
     if isinstance(error, socket.timeout):
-        return f"no handshake within {HANDSHAKE_TIMEOUT} seconds"
+        return f"no handshake within {timeout:g} seconds"
     return str(error)
 
 
@@ -332,6 +425,17 @@ def port_number(text: str) -> int:
     return port
 
 
+def seconds(text: str) -> float:
+    """The type of the timeouts: more than 0 seconds, and at most a day."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value <= 86400:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"{text} is not a number of seconds (more than 0, at most 86400)")
+    return value
+
+
 def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="HTTPS server that requires client certificates.")
     parser.add_argument("--host", default="localhost", help="address to listen on (default: localhost)")
@@ -341,6 +445,12 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     parser.add_argument("--ca", default="cert.pem", help="CA that signs client certificates (default: cert.pem)")
     parser.add_argument("--allow", action="append", default=[], metavar="NAME",
                         help="admit only clients whose certificate Common Name is NAME (repeatable)")
+    parser.add_argument("--handshake-timeout", type=seconds, default=HANDSHAKE_TIMEOUT, metavar="SECONDS",
+                        help=f"for a new connection's whole TLS handshake (default: {HANDSHAKE_TIMEOUT:g})")
+    parser.add_argument("--header-timeout", type=seconds, default=HEADER_TIMEOUT, metavar="SECONDS",
+                        help=f"for a request's line and headers, in all (default: {HEADER_TIMEOUT:g})")
+    parser.add_argument("--idle-timeout", type=seconds, default=IDLE_TIMEOUT, metavar="SECONDS",
+                        help=f"for a kept-alive connection's next request (default: {IDLE_TIMEOUT:g})")
     return parser.parse_args(argv)
 
 
@@ -380,8 +490,10 @@ def main(argv: Optional[List[str]] = None) -> None:
     keep_standard_streams_open()
     args = parse_args(argv)
     context = load_context(args)
+    limits = Limits(handshake_timeout=args.handshake_timeout, header_timeout=args.header_timeout,
+                    idle_timeout=args.idle_timeout)
     try:
-        server = HelloServer((args.host, args.port), context, args.allow)
+        server = HelloServer((args.host, args.port), context, args.allow, limits)
     except socket.gaierror as error:
         sys.exit(f"server.py: cannot listen on {args.host}: {error.strerror}; check --host")
     except OSError as error:

@@ -16,10 +16,12 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import unittest
 from pathlib import Path
 
 from support import (CLIENT_EXTENSIONS, HANG_LIMIT, ROOT, Server, client, gen_certs, openssl_sign)
+from test_mutual_tls import client_hello
 
 SUBJECT = "CN=localhost,OU=Your Unit,O=Your Organization,L=Mountain View,ST=California,C=US"
 TIME = r"\d{4}/\d\d/\d\d \d\d:\d\d:\d\d"
@@ -82,6 +84,42 @@ def statuses(answer):
     return re.findall(rb"^HTTP/1\.1 (\d\d\d) ", answer, re.M)
 
 
+def seconds_until_reset(sock, every, limit=HANG_LIMIT):
+    """Send a byte every so many seconds until the server has closed the connection for good,
+    so that our bytes meet a reset; return how long that took."""
+    start = time.monotonic()
+    while time.monotonic() - start < limit:
+        try:
+            sock.send(b"x")
+        except ConnectionError:  # reset, or broken pipe
+            return time.monotonic() - start
+        time.sleep(every)
+    raise AssertionError(f"still open after {limit} seconds")
+
+
+def seconds_until_closed(sock, data, every, limit=HANG_LIMIT):
+    """Send data one byte every so many seconds until the server closes the connection;
+    return how long that took."""
+    start = time.monotonic()
+    sock.settimeout(every)
+    for byte in data:
+        try:
+            if sock.recv(100) == b"":
+                return time.monotonic() - start
+            raise AssertionError("the server answered an incomplete message")
+        except socket.timeout:
+            pass
+        except (ConnectionError, ssl.SSLError):
+            return time.monotonic() - start
+        if time.monotonic() - start > limit:
+            break
+        try:
+            sock.sendall(bytes([byte]))
+        except (ConnectionError, ssl.SSLError):
+            return time.monotonic() - start
+    raise AssertionError(f"still open after {time.monotonic() - start:.1f} seconds")
+
+
 def unescape(field):
     """A quoted log field as it was before the log escaped it."""
     return re.sub(r"\\(x[0-9a-f]{2}|u[0-9a-f]{4}|U[0-9a-f]{8}|.)",
@@ -109,6 +147,64 @@ def import_server():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+# 1. Bounded resources: deadlines for the whole handshake and the whole request, and a cap.
+
+class DeadlineTest(unittest.TestCase):
+    def test_a_dripped_client_hello_is_cut_at_the_handshake_deadline(self):
+        with Server(CERTS, "--handshake-timeout", "2") as server:
+            with socket.create_connection(("127.0.0.1", server.port)) as sock:
+                # One byte every 0.2 seconds: each read is quick, the whole handshake is not.
+                self.assertLess(seconds_until_closed(sock, client_hello(), every=0.2), 4)  # twice the deadline
+            server.wait_for_log(rf"^{TIME} TLS handshake error from 127\.0\.0\.1:\d+: no handshake within 2 seconds$")
+            assert_serves_good_client(self, server)
+            assert_stops_cleanly(self, server)
+
+    def test_a_refused_connection_is_closed_within_about_a_second_of_its_last_byte(self):
+        # The server refuses the handshake, then reads briefly so that its alert is not lost to a
+        # reset; a client that keeps sending must not keep it reading.
+        with Server(CERTS) as server:
+            with socket.create_connection(("127.0.0.1", server.port)) as sock:
+                sock.sendall(b"this is not TLS\r\n\r\n")
+                self.assertLess(seconds_until_reset(sock, every=0.5), 4)
+            server.wait_for_log("client did not speak TLS")
+            assert_serves_good_client(self, server)
+            assert_stops_cleanly(self, server)
+
+    def test_dripped_headers_are_cut_at_the_header_deadline(self):
+        with Server(CERTS, "--header-timeout", "2") as server:
+            start = server.mark()
+            with connect(server) as tls:
+                request = b"GET /hello HTTP/1.1\r\nX-Slow: " + b"a" * 100
+                self.assertLess(seconds_until_closed(tls, request, every=0.2), 4)
+            server.wait_for_log(rf"^{TIME} 127\.0\.0\.1:\d+ no complete request within 2 seconds$", start)
+            assert_serves_good_client(self, server)
+            assert_stops_cleanly(self, server)
+
+    def test_an_idle_keep_alive_connection_is_closed_quietly(self):
+        with Server(CERTS, "--idle-timeout", "2") as server:
+            start = server.mark()
+            with connect(server) as tls:
+                tls.sendall(GET)
+                self.assertTrue(tls.recv(1000).startswith(b"HTTP/1.1 200 OK\r\n"))
+                began = time.monotonic()
+                self.assertEqual(read_to_end(tls), b"")
+                self.assertLess(time.monotonic() - began, 4)
+            assert_serves_good_client(self, server)
+            # The idle close wrote nothing: the log holds the two requests only.
+            self.assertEqual(len(server.log[start:]), 2, server.log[start:])
+            assert_stops_cleanly(self, server)
+
+    def test_a_stalled_first_request_is_cut_at_the_header_deadline(self):
+        # After the handshake, the first request has header_timeout to arrive, not idle_timeout.
+        with Server(CERTS, "--header-timeout", "2") as server:
+            with connect(server) as tls:
+                began = time.monotonic()
+                self.assertEqual(read_to_end(tls), b"")
+                self.assertLess(time.monotonic() - began, 4)
+            server.wait_for_log("no complete request within 2 seconds")
+            assert_stops_cleanly(self, server)
 
 
 # 3. A log that cannot be written costs log lines, never requests.
