@@ -28,13 +28,15 @@ from http import HTTPStatus
 from typing import List, Optional, Tuple
 
 # What one client may cost the server, as Go's http.Server and nginx limit it. Each has an option
-# of the same name (--handshake-timeout, ...), so that tests can shorten them.
+# of the same name (--max-connections, --handshake-timeout, ...), so that tests can shorten them.
+MAX_CONNECTIONS = 256  # connections served at once: each holds a thread, so a flood cannot use up memory
 HANDSHAKE_TIMEOUT = 10.0  # seconds for a new connection's whole TLS handshake, however slowly its bytes come
 HEADER_TIMEOUT = 10.0  # seconds for a request's line and headers, in all
 IDLE_TIMEOUT = 30.0  # seconds a kept-alive connection may wait for its next request
 
 # Limits with no option.
 HANG_UP_TIMEOUT = 1.0  # seconds a closing connection is read from, so that our last words are not lost to a reset
+REPEAT_LOG_INTERVAL = 1.0  # seconds between log lines about one recurring problem, so a flood cannot flood the log
 LOG_QUEUE_LINES = 1000  # log lines that may wait for a slow stderr; more are dropped, and counted
 LOG_WRITE_INTERVAL = 0.01  # seconds between the log's writes: many lines cost one write, not a thread switch each
 LOG_FLUSH_TIMEOUT = 1.0  # seconds a stopping server waits for stderr to take its last lines
@@ -150,6 +152,22 @@ def log(message: str) -> None:
     LOG.write(message)
 
 
+class OccasionalLog:
+    """Log a recurring problem at most once per REPEAT_LOG_INTERVAL, with how often it happened."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.next_time = 0.0
+
+    def log(self, message: str) -> None:
+        self.count += 1
+        now = time.monotonic()
+        if now >= self.next_time:
+            log(message if self.count == 1 else f"{message} ({self.count} times since the last such line)")
+            self.count = 0
+            self.next_time = now + REPEAT_LOG_INTERVAL
+
+
 def format_address(address: Tuple) -> str:
     """Show a socket address as host:port, with brackets around IPv6 hosts."""
     host, port = address[:2]
@@ -201,6 +219,7 @@ def make_server_context(cert: str, key: str, ca: str) -> ssl.SSLContext:
 @dataclasses.dataclass(frozen=True)
 class Limits:
     """What the server grants each client; the defaults are the constants at the top."""
+    max_connections: int = MAX_CONNECTIONS
     handshake_timeout: float = HANDSHAKE_TIMEOUT
     header_timeout: float = HEADER_TIMEOUT
     idle_timeout: float = IDLE_TIMEOUT
@@ -328,7 +347,40 @@ class HelloServer(http.server.ThreadingHTTPServer):
         self.allowed_names = set(allowed_names)
         self.limits = limits
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+        self.changed = threading.Condition(threading.Lock())  # guards open_connections
+        self.open_connections = 0
+        self.refusals = OccasionalLog()
         super().__init__(address, HelloHandler)
+
+    def process_request(self, sock: socket.socket, client_address: Tuple) -> None:
+        """Serve the connection in a thread of its own, unless max_connections are open already."""
+        with self.changed:
+            full = self.open_connections >= self.limits.max_connections
+            if not full:
+                self.open_connections += 1
+        if full:
+            # Closed at once: a connection we cannot serve must not wait, holding a descriptor.
+            sock.close()
+            self.refusals.log(f"refusing connections: {self.limits.max_connections} are open "
+                              "(the limit set by --max-connections)")
+            return
+        try:
+            super().process_request(sock, client_address)
+        except BaseException:
+            self.connection_closed()
+            raise
+
+    def process_request_thread(self, sock: socket.socket, client_address: Tuple) -> None:
+        try:
+            super().process_request_thread(sock, client_address)
+        finally:
+            self.connection_closed()
+
+    def connection_closed(self) -> None:
+        with self.changed:
+            self.open_connections -= 1
+            self.changed.notify_all()
+
 
     def finish_request(self, sock: socket.socket, client_address: Tuple) -> None:
         """Handshake and serve one connection, in that connection's own thread.
@@ -436,6 +488,14 @@ def seconds(text: str) -> float:
     return value
 
 
+def positive_integer(text: str) -> int:
+    """The type of --max-connections: a whole number from 1 up."""
+    number = int(text)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a number from 1 up")
+    return number
+
+
 def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="HTTPS server that requires client certificates.")
     parser.add_argument("--host", default="localhost", help="address to listen on (default: localhost)")
@@ -445,6 +505,8 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     parser.add_argument("--ca", default="cert.pem", help="CA that signs client certificates (default: cert.pem)")
     parser.add_argument("--allow", action="append", default=[], metavar="NAME",
                         help="admit only clients whose certificate Common Name is NAME (repeatable)")
+    parser.add_argument("--max-connections", type=positive_integer, default=MAX_CONNECTIONS, metavar="N",
+                        help=f"connections served at once; more are closed at once (default: {MAX_CONNECTIONS})")
     parser.add_argument("--handshake-timeout", type=seconds, default=HANDSHAKE_TIMEOUT, metavar="SECONDS",
                         help=f"for a new connection's whole TLS handshake (default: {HANDSHAKE_TIMEOUT:g})")
     parser.add_argument("--header-timeout", type=seconds, default=HEADER_TIMEOUT, metavar="SECONDS",
@@ -490,8 +552,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     keep_standard_streams_open()
     args = parse_args(argv)
     context = load_context(args)
-    limits = Limits(handshake_timeout=args.handshake_timeout, header_timeout=args.header_timeout,
-                    idle_timeout=args.idle_timeout)
+    limits = Limits(max_connections=args.max_connections, handshake_timeout=args.handshake_timeout,
+                    header_timeout=args.header_timeout, idle_timeout=args.idle_timeout)
     try:
         server = HelloServer((args.host, args.port), context, args.allow, limits)
     except socket.gaierror as error:

@@ -207,6 +207,46 @@ class DeadlineTest(unittest.TestCase):
             assert_stops_cleanly(self, server)
 
 
+class ConnectionLimitTest(unittest.TestCase):
+    @unittest.skipUnless(LINUX, "counts threads in /proc")
+    def test_connections_beyond_the_limit_are_closed_at_once(self):
+        with Server(CERTS, "--max-connections", "20", "--handshake-timeout", "60") as server:
+            socks = []
+            try:
+                began = time.monotonic()
+                for _ in range(150):  # none sends a byte: each would hold a thread for a minute
+                    socks.append(socket.create_connection(("127.0.0.1", server.port)))
+                # All but 20 are closed by the server, at once.
+                for _ in range(HANG_LIMIT * 10):
+                    open_ = [sock for sock in socks if still_open(sock)]
+                    if len(open_) <= 20:
+                        break
+                    time.sleep(0.1)
+                self.assertEqual(len(open_), 20)
+                self.assertLess(time.monotonic() - began, 10)
+                self.assertLessEqual(thread_count(server.process.pid), 20 + 3)  # main, log writer, spare
+                # One line about it, and at most one a second.
+                server.wait_for_log(rf"^{TIME} refusing connections: 20 are open \(the limit set by --max-connections\)$")
+                refusals = [line for line in server.log if "refusing connections" in line]
+                self.assertLessEqual(len(refusals), time.monotonic() - began + 1)
+            finally:
+                for sock in socks:
+                    sock.close()
+            server.wait_for_lines("client closed the connection during the handshake", 20)
+            assert_serves_good_client(self, server)
+            assert_stops_cleanly(self, server)
+
+
+def still_open(sock):
+    sock.setblocking(False)
+    try:
+        return sock.recv(1) != b""
+    except BlockingIOError:
+        return True
+    except ConnectionError:
+        return False
+
+
 # 3. A log that cannot be written costs log lines, never requests.
 
 def small_pipe():
