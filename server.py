@@ -14,6 +14,7 @@ Run it in the folder holding cert.pem and key.pem (`make certs` makes them):
 
 import argparse
 import dataclasses
+import errno
 import http.server
 import io
 import os
@@ -36,6 +37,7 @@ IDLE_TIMEOUT = 30.0  # seconds a kept-alive connection may wait for its next req
 
 # Limits with no option.
 HANG_UP_TIMEOUT = 1.0  # seconds a closing connection is read from, so that our last words are not lost to a reset
+ACCEPT_PAUSE = 0.1  # seconds to stop accepting when out of file descriptors or memory, instead of spinning
 REPEAT_LOG_INTERVAL = 1.0  # seconds between log lines about one recurring problem, so a flood cannot flood the log
 LOG_QUEUE_LINES = 1000  # log lines that may wait for a slow stderr; more are dropped, and counted
 LOG_WRITE_INTERVAL = 0.01  # seconds between the log's writes: many lines cost one write, not a thread switch each
@@ -350,7 +352,20 @@ class HelloServer(http.server.ThreadingHTTPServer):
         self.changed = threading.Condition(threading.Lock())  # guards open_connections
         self.open_connections = 0
         self.refusals = OccasionalLog()
+        self.accept_errors = OccasionalLog()
         super().__init__(address, HelloHandler)
+
+    def get_request(self) -> Tuple[socket.socket, Tuple]:
+        try:
+            return super().get_request()
+        except OSError as error:
+            # Out of descriptors or memory, the listening socket stays readable and accept() fails
+            # at once: without a pause the server would spin, and log nothing.
+            if error.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
+                self.accept_errors.log(f"cannot accept connections: {error.strerror}; "
+                                       f"trying again every {ACCEPT_PAUSE:g} seconds")
+                time.sleep(ACCEPT_PAUSE)
+            raise
 
     def process_request(self, sock: socket.socket, client_address: Tuple) -> None:
         """Serve the connection in a thread of its own, unless max_connections are open already."""

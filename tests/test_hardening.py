@@ -130,6 +130,11 @@ def thread_count(pid):
     return int(re.search(r"^Threads:\s+(\d+)$", Path(f"/proc/{pid}/status").read_text(), re.M).group(1))
 
 
+def cpu_seconds(pid):
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def assert_serves_good_client(test, server):
     start = server.mark()
     test.assertEqual(client(server.url, cwd=CERTS), (0, "Hello, world!\n", ""))
@@ -245,6 +250,35 @@ def still_open(sock):
         return True
     except ConnectionError:
         return False
+
+
+# 2. Out of file descriptors, accepting pauses and then resumes by itself.
+
+class AcceptErrorTest(unittest.TestCase):
+    @unittest.skipUnless(LINUX, "reads CPU time in /proc")
+    def test_out_of_descriptors_pauses_accepting_and_recovers(self):
+        import resource
+
+        def few_descriptors():
+            resource.setrlimit(resource.RLIMIT_NOFILE, (40, 40))
+
+        with Server(CERTS, "--handshake-timeout", "60", preexec_fn=few_descriptors) as server:
+            socks = []
+            try:
+                for _ in range(60):  # more than the server has descriptors for; each stalls
+                    socks.append(socket.create_connection(("127.0.0.1", server.port)))
+                server.wait_for_log(rf"^{TIME} cannot accept connections: Too many open files; "
+                                    r"trying again every 0\.1 seconds$")
+                # Not spinning: a server that retried accept() at once would use a whole CPU.
+                cpu = cpu_seconds(server.process.pid)
+                time.sleep(2)
+                self.assertLess(cpu_seconds(server.process.pid) - cpu, 1)
+                self.assertLessEqual(len([line for line in server.log if "cannot accept" in line]), 5)
+            finally:
+                for sock in socks:
+                    sock.close()
+            assert_serves_good_client(self, server)
+            assert_stops_cleanly(self, server)
 
 
 # 3. A log that cannot be written costs log lines, never requests.
