@@ -10,6 +10,9 @@ Run it in the folder holding cert.pem and key.pem (`make certs` makes them):
     python3 server.py              # serves https://localhost:8443/hello
     python3 server.py --port 0     # any free port; the line it prints says which
     python3 server.py --allow bob  # only clients whose certificate is for "bob"
+
+Every limit it puts on a client has an option (see --help). SIGTERM (`kill`)
+and Ctrl-C stop it cleanly: requests in progress finish first.
 """
 
 import argparse
@@ -34,6 +37,7 @@ MAX_CONNECTIONS = 256  # connections served at once: each holds a thread, so a f
 HANDSHAKE_TIMEOUT = 10.0  # seconds for a new connection's whole TLS handshake, however slowly its bytes come
 HEADER_TIMEOUT = 10.0  # seconds for a request's line and headers, in all
 IDLE_TIMEOUT = 30.0  # seconds a kept-alive connection may wait for its next request
+DRAIN_TIMEOUT = 5.0  # seconds that requests in progress get to finish once the server is told to stop
 
 # Limits with no option.
 HANG_UP_TIMEOUT = 1.0  # seconds a closing connection is read from, so that our last words are not lost to a reset
@@ -225,6 +229,7 @@ class Limits:
     handshake_timeout: float = HANDSHAKE_TIMEOUT
     header_timeout: float = HEADER_TIMEOUT
     idle_timeout: float = IDLE_TIMEOUT
+    drain_timeout: float = DRAIN_TIMEOUT
 
 
 class RequestReader(io.RawIOBase):
@@ -308,8 +313,17 @@ class HelloHandler(http.server.BaseHTTPRequestHandler):
         self.wfile.flush()
 
     def wait_for_request(self) -> bool:
-        """Wait for the next request's first byte; False if the client left."""
-        return bool(self.rfile.peek(1))
+        """Wait for the next request's first byte; False if the client left or the server is stopping.
+
+        Meanwhile the connection counts as idle: a stopping server closes it instead of waiting.
+        """
+        if not self.server.set_idle(self.connection, True):
+            return False
+        try:
+            return bool(self.rfile.peek(1))
+        finally:
+            self.server.set_idle(self.connection, False)
+
 
     def do_GET(self) -> None:
         # Authentication is done; here we decide whether this client may ask.
@@ -326,6 +340,9 @@ class HelloHandler(http.server.BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", "text/plain; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
+        if self.server.stopping:
+            # A stopping server takes no more requests on this connection.
+            self.send_header("Connection", "close")
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
@@ -349,10 +366,13 @@ class HelloServer(http.server.ThreadingHTTPServer):
         self.allowed_names = set(allowed_names)
         self.limits = limits
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
-        self.changed = threading.Condition(threading.Lock())  # guards open_connections
+        self.changed = threading.Condition(threading.Lock())  # guards the three below
         self.open_connections = 0
+        self.idle: "set[ssl.SSLSocket]" = set()  # connections waiting for a handshake or a request
+        self.stopping = False
         self.refusals = OccasionalLog()
         self.accept_errors = OccasionalLog()
+        self.stop_signal = "a request to stop"
         super().__init__(address, HelloHandler)
 
     def get_request(self) -> Tuple[socket.socket, Tuple]:
@@ -410,17 +430,61 @@ class HelloServer(http.server.ThreadingHTTPServer):
         # Python counts the timeout for the whole of it, not for each read.
         sock.settimeout(self.limits.handshake_timeout)
         connection = self.context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        if not self.set_idle(connection, True):  # the server is stopping
+            connection.close()
+            return
         try:
             connection.do_handshake()
         except (ssl.SSLError, OSError) as error:
-            log(f"TLS handshake error from {format_address(client_address)}: "
-                f"{handshake_reason(error, self.limits.handshake_timeout)}")
+            self.set_idle(connection, False)
+            if not self.stopping:
+                log(f"TLS handshake error from {format_address(client_address)}: "
+                    f"{handshake_reason(error, self.limits.handshake_timeout)}")
             hang_up(connection)
             return
+        self.set_idle(connection, False)
         try:
             self.RequestHandlerClass(connection, client_address, self)
         finally:
+            self.set_idle(connection, False)
             close_tls(connection)
+
+    def set_idle(self, connection: ssl.SSLSocket, idle: bool) -> bool:
+        """Note whether connection waits for its client (a stop closes it) or serves a request
+        (a stop lets it finish). False, and not idle, if the server is stopping."""
+        with self.changed:
+            if not idle:
+                self.idle.discard(connection)
+            elif self.stopping:
+                return False
+            else:
+                self.idle.add(connection)
+            return True
+
+    def finish_connections(self, timeout: float) -> int:
+        """Close idle connections, let requests in progress finish for up to timeout seconds,
+        and return how many connections were still open then."""
+        with self.changed:
+            self.stopping = True
+            for connection in self.idle:
+                # Ends the connection's wait: its thread reads end-of-file and closes, and the client
+                # sees the connection end. The plain socket's shutdown, because SSLSocket's would
+                # drop the TLS state that the other thread is using (so no close_notify either).
+                try:
+                    socket.socket.shutdown(connection, socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            self.changed.wait_for(lambda: self.open_connections == 0, timeout)
+            return self.open_connections
+
+    def request_stop(self, signum: int, frame: object) -> None:
+        """The handler of SIGTERM and SIGINT: make serve_forever return.
+
+        shutdown() waits for serve_forever, which runs in this very thread,
+        so it is called from a thread of its own.
+        """
+        self.stop_signal = signal.Signals(signum).name
+        threading.Thread(target=self.shutdown, daemon=True).start()
 
     def handle_error(self, request: socket.socket, client_address: Tuple) -> None:
         # A connection that breaks mid-request is that client's problem: one line, no traceback.
@@ -528,6 +592,8 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
                         help=f"for a request's line and headers, in all (default: {HEADER_TIMEOUT:g})")
     parser.add_argument("--idle-timeout", type=seconds, default=IDLE_TIMEOUT, metavar="SECONDS",
                         help=f"for a kept-alive connection's next request (default: {IDLE_TIMEOUT:g})")
+    parser.add_argument("--drain-timeout", type=seconds, default=DRAIN_TIMEOUT, metavar="SECONDS",
+                        help=f"for requests in progress to finish on SIGTERM or Ctrl-C (default: {DRAIN_TIMEOUT:g})")
     return parser.parse_args(argv)
 
 
@@ -568,7 +634,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     args = parse_args(argv)
     context = load_context(args)
     limits = Limits(max_connections=args.max_connections, handshake_timeout=args.handshake_timeout,
-                    header_timeout=args.header_timeout, idle_timeout=args.idle_timeout)
+                    header_timeout=args.header_timeout, idle_timeout=args.idle_timeout,
+                    drain_timeout=args.drain_timeout)
     try:
         server = HelloServer((args.host, args.port), context, args.allow, limits)
     except socket.gaierror as error:
@@ -577,18 +644,18 @@ def main(argv: Optional[List[str]] = None) -> None:
         sys.exit(f"server.py: cannot listen on {format_address((args.host, args.port))}: "
                  f"{error.strerror}; stop whatever uses it or pick another --port")
     LOG.start()
-    # `kill` (SIGTERM) stops the server as cleanly as Ctrl-C does.
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
+    # `kill` (SIGTERM) stops the server as cleanly as Ctrl-C (SIGINT) does.
+    signal.signal(signal.SIGTERM, server.request_stop)
+    signal.signal(signal.SIGINT, server.request_stop)
     url = f"https://{format_address((args.host, server.server_address[1]))}/hello"
-    try:
-        # Inside the try: a Ctrl-C that comes right after this line still ends quietly.
-        print(f"server.py: serving {url} (Ctrl-C stops)", flush=True)
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
-        LOG.flush(LOG_FLUSH_TIMEOUT)
+    print(f"server.py: serving {url} (Ctrl-C stops)", flush=True)
+    server.serve_forever()
+    # Stop accepting, close idle connections, and give requests in progress time to finish.
+    server.server_close()
+    log(f"stopping on {server.stop_signal}: requests in progress have {limits.drain_timeout:g} seconds to finish")
+    left = server.finish_connections(limits.drain_timeout)
+    log(f"stopped; connections cut off: {left}" if left else "stopped")
+    LOG.flush(LOG_FLUSH_TIMEOUT)
 
 
 if __name__ == "__main__":

@@ -95,16 +95,23 @@ class ServerStartupErrorTest(ErrorTest):
                          "server.py: error: argument --port: 70000 is not a port number (0 to 65535)")
         self.assertNotIn("Traceback", err)
 
+    def assert_stopped(self, log, signal_name):
+        """The two lines of a clean stop, and nothing else."""
+        time = r"\d{4}/\d\d/\d\d \d\d:\d\d:\d\d"
+        self.assertEqual(len(log), 2, log)
+        self.assertRegex(log[0], rf"^{time} stopping on {signal_name}: requests in progress have 5 seconds to finish$")
+        self.assertRegex(log[1], rf"^{time} stopped$")
+
     def test_ctrl_c_stops_cleanly(self):
         with Server(self.certs) as running:
             running.process.send_signal(signal.SIGINT)
             self.assertEqual(running.process.wait(60), 0)
-        self.assertEqual(running.log, [])
+        self.assert_stopped(running.log, "SIGINT")
 
     def test_sigterm_stops_cleanly(self):
         with Server(self.certs) as running:
             self.assertEqual(running.stop(), 0)
-        self.assertEqual(running.log, [])
+        self.assert_stopped(running.log, "SIGTERM")
 
 
 class ClientErrorTest(ErrorTest):

@@ -10,6 +10,7 @@ the deadline, that a server without the deadline could not meet.
 import importlib.util
 import os
 import re
+import signal
 import socket
 import ssl
 import subprocess
@@ -347,6 +348,56 @@ class BrokenLogTest(unittest.TestCase):
         self.assertTrue(lost, lines[-5:])
         requests = len([line for line in lines if '"GET /hello HTTP/1.1" 200' in line])
         self.assertEqual(requests + sum(lost), 3000 + 1)  # every request is either shown or counted
+        self.assertRegex(lines[-1], rf"^{TIME} stopped$")
+
+
+# 4. A clean stop.
+
+class StopTest(unittest.TestCase):
+    def test_sigterm_and_ctrl_c_let_requests_in_progress_finish(self):
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            with self.subTest(signal.Signals(signum).name), Server(CERTS, "--drain-timeout", "20") as server:
+                busy = [connect(server) for _ in range(5)]
+                idle = [connect(server) for _ in range(3)]
+                for tls in busy:  # half a request each
+                    tls.sendall(b"GET /hello HTTP/1.1\r\nHost: localhost\r\n")
+                for tls in idle:  # one whole request each, then nothing: idle keep-alive connections
+                    tls.sendall(GET)
+                    self.assertTrue(tls.recv(1000).startswith(b"HTTP/1.1 200 OK\r\n"))
+                server.wait_for_lines('"GET /hello HTTP/1.1" 200', 3)
+                time.sleep(1)  # for the server to read the half requests
+                server.process.send_signal(signum)
+                server.wait_for_log(rf"^{TIME} stopping on {signal.Signals(signum).name}: "
+                                    r"requests in progress have 20 seconds to finish$")
+                # Idle connections are closed at once, and no new connection is accepted.
+                for tls in idle:
+                    tls.settimeout(10)
+                    self.assertEqual(read_to_end(tls), b"")
+                    tls.close()
+                with self.assertRaises(ConnectionRefusedError):
+                    socket.create_connection(("127.0.0.1", server.port)).close()
+                # The requests in progress finish, and are told that the connection closes.
+                for tls in busy:
+                    tls.sendall(b"\r\n")
+                    answer = read_to_end(tls)
+                    tls.close()
+                    self.assertTrue(answer.startswith(b"HTTP/1.1 200 OK\r\n"), answer)
+                    self.assertIn(b"\r\nConnection: close\r\n", answer)
+                    self.assertTrue(answer.endswith(b"\r\n\r\nHello, world!\n"), answer)
+                self.assertEqual(server.process.wait(HANG_LIMIT), 0)
+                server.reader.join(HANG_LIMIT)
+                self.assertRegex(server.log[-1], rf"^{TIME} stopped$")
+                self.assertEqual(len(server.wait_for_lines('"GET /hello HTTP/1.1" 200', 8)), 8)
+
+    def test_a_request_that_never_finishes_is_cut_at_the_drain_deadline(self):
+        with Server(CERTS, "--drain-timeout", "1") as server:
+            with connect(server) as tls:
+                tls.sendall(b"GET /hello HTTP/1.1\r\n")
+                time.sleep(1)
+                began = time.monotonic()
+                self.assertEqual(server.stop(), 0)
+                self.assertLess(time.monotonic() - began, 10)
+        self.assertRegex(server.log[-1], rf"^{TIME} stopped; connections cut off: 1$")
 
 
 # 6. Logs a reader can trust.
