@@ -35,12 +35,13 @@ from typing import List, Optional, Tuple
 # of the same name (--max-connections, --handshake-timeout, ...), so that tests can shorten them.
 MAX_CONNECTIONS = 256  # connections served at once: each holds a thread, so a flood cannot use up memory
 HANDSHAKE_TIMEOUT = 10.0  # seconds for a new connection's whole TLS handshake, however slowly its bytes come
-HEADER_TIMEOUT = 10.0  # seconds for a request's line and headers, in all
+HEADER_TIMEOUT = 10.0  # seconds for a request's line and headers (and any body we discard), in all
 IDLE_TIMEOUT = 30.0  # seconds a kept-alive connection may wait for its next request
 DRAIN_TIMEOUT = 5.0  # seconds that requests in progress get to finish once the server is told to stop
 
 # Limits with no option.
 HANG_UP_TIMEOUT = 1.0  # seconds a closing connection is read from, so that our last words are not lost to a reset
+MAX_DISCARDED_BODY = 64 * 1024  # bytes of body a GET or HEAD may carry: we read and drop them; more is refused
 ACCEPT_PAUSE = 0.1  # seconds to stop accepting when out of file descriptors or memory, instead of spinning
 REPEAT_LOG_INTERVAL = 1.0  # seconds between log lines about one recurring problem, so a flood cannot flood the log
 LOG_QUEUE_LINES = 1000  # log lines that may wait for a slow stderr; more are dropped, and counted
@@ -302,6 +303,8 @@ class HelloHandler(http.server.BaseHTTPRequestHandler):
             if method is None:
                 self.send_error(HTTPStatus.NOT_IMPLEMENTED, f"Unsupported method ({self.command!r})")
                 return
+            if not self.discard_body():
+                return
         except socket.timeout:
             self.close_connection = True
             if not (waiting and kept_alive):  # an idle connection ends quietly, as in Go and nginx
@@ -324,6 +327,29 @@ class HelloHandler(http.server.BaseHTTPRequestHandler):
         finally:
             self.server.set_idle(self.connection, False)
 
+
+    def discard_body(self) -> bool:
+        """Read and drop the body of a GET or HEAD, so that none of it is ever taken for a
+        request of its own (request smuggling); False if the request was refused instead."""
+        if "Transfer-Encoding" in self.headers:
+            # Not implemented, so refused: a body whose end we cannot find must not be read at all.
+            self.send_error(HTTPStatus.NOT_IMPLEMENTED, "Transfer-Encoding is not supported")
+            return False
+        lengths = self.headers.get_all("Content-Length", [])
+        if not lengths:
+            return True
+        length = lengths[0].strip(" \t")
+        if len(lengths) > 1 or not (length.isascii() and length.isdigit()):
+            self.send_error(HTTPStatus.BAD_REQUEST, "Bad Content-Length")
+            return False
+        if len(length) > 18 or int(length) > MAX_DISCARDED_BODY:  # 19 digits are too many: no need for int()
+            self.send_error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                            f"A {self.command} request may carry at most {MAX_DISCARDED_BODY} bytes")
+            return False
+        if len(self.rfile.read(int(length))) < int(length):
+            self.close_connection = True  # the client left half way through its body
+            return False
+        return True
 
     def do_GET(self) -> None:
         # Authentication is done; here we decide whether this client may ask.

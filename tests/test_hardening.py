@@ -400,6 +400,72 @@ class StopTest(unittest.TestCase):
         self.assertRegex(server.log[-1], rf"^{TIME} stopped; connections cut off: 1$")
 
 
+# 5. Requests are read exactly: a body is never taken for a request.
+
+class RequestBodyTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Server(CERTS).__enter__()
+
+    @classmethod
+    def tearDownClass(cls):
+        assert_stops_cleanly(unittest.TestCase(), cls.server)
+
+    def assert_nothing_smuggled(self, start):
+        assert_serves_good_client(self, self.server)
+        self.assertFalse([line for line in self.server.log[start:] if "smuggled" in line], self.server.log[start:])
+
+    SMUGGLED = b"GET /smuggled HTTP/1.1\r\nHost: localhost\r\n\r\n"
+
+    def test_a_get_body_is_read_and_dropped(self):
+        start = self.server.mark()
+        request = (b"GET /hello HTTP/1.1\r\nHost: localhost\r\nContent-Length: %d\r\n\r\n" % len(self.SMUGGLED)
+                   + self.SMUGGLED + GET_AND_CLOSE)
+        self.assertEqual(statuses(exchange(self.server, request)), [b"200", b"200"])
+        self.assert_nothing_smuggled(start)
+
+    def test_a_head_body_is_read_and_dropped(self):
+        start = self.server.mark()
+        request = (b"HEAD /hello HTTP/1.1\r\nHost: localhost\r\nContent-Length: %d\r\n\r\n" % len(self.SMUGGLED)
+                   + self.SMUGGLED + GET_AND_CLOSE)
+        self.assertEqual(statuses(exchange(self.server, request)), [b"200", b"200"])
+        self.assert_nothing_smuggled(start)
+
+    def test_a_large_body_is_refused_with_413(self):
+        start = self.server.mark()
+        request = b"GET /hello HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1000000\r\n\r\n" + self.SMUGGLED * 100
+        answer = exchange(self.server, request)
+        self.assertEqual(statuses(answer), [b"413"])
+        self.assertIn(b"\r\nConnection: close\r\n", answer)
+        self.assert_nothing_smuggled(start)
+
+    def test_a_bad_content_length_is_refused_with_400(self):
+        for length in (b"abc", b"-1", b"+5", b"5, 5", b"0x10", b"\xb2", b"5\r\nContent-Length: 5"):
+            with self.subTest(length):
+                start = self.server.mark()
+                request = b"GET /hello HTTP/1.1\r\nHost: localhost\r\nContent-Length: " + length + b"\r\n\r\n"
+                answer = exchange(self.server, request + self.SMUGGLED)
+                self.assertEqual(statuses(answer), [b"400"])
+                self.assert_nothing_smuggled(start)
+
+    def test_transfer_encoding_is_refused(self):
+        for coding in (b"chunked", b"gzip, chunked", b"identity"):
+            with self.subTest(coding):
+                start = self.server.mark()
+                body = b"%x\r\n%s\r\n0\r\n\r\n" % (len(self.SMUGGLED), self.SMUGGLED)
+                request = b"GET /hello HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: " + coding + b"\r\n\r\n"
+                answer = exchange(self.server, request + body + self.SMUGGLED)
+                self.assertEqual(statuses(answer), [b"501"])
+                self.assert_nothing_smuggled(start)
+
+    def test_other_methods_are_501_and_close(self):
+        # http.server's answer to a method it has no do_ method for; its body is never read as a request.
+        start = self.server.mark()
+        request = b"POST /hello HTTP/1.1\r\nHost: localhost\r\nContent-Length: %d\r\n\r\n" % len(self.SMUGGLED)
+        self.assertEqual(statuses(exchange(self.server, request + self.SMUGGLED)), [b"501"])
+        self.assert_nothing_smuggled(start)
+
+
 # 6. Logs a reader can trust.
 
 class SubjectFormatTest(unittest.TestCase):
