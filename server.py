@@ -206,6 +206,21 @@ def escape_dn_value(value: str) -> str:
     return "".join(escaped)
 
 
+def refusal(subject: Tuple, allowed_names: "set[str]") -> str:
+    """Why a client with this certificate subject may not ask anything; "" if it may."""
+    if not allowed_names:
+        return ""
+    names = [value for rdn in subject for key, value in rdn if key == "commonName"]
+    # A certificate with no name, or two, must not be matched on a guess.
+    if not names:
+        return "client certificate has no Common Name"
+    if len(names) > 1:
+        return f"client certificate has {len(names)} Common Names"
+    if names[0] not in allowed_names:
+        return f"client {names[0]!r} is not allowed"
+    return ""
+
+
 def make_server_context(cert: str, key: str, ca: str) -> ssl.SSLContext:
     """The TLS settings of the server: who we are, and whom we let in."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -273,9 +288,8 @@ class HelloHandler(http.server.BaseHTTPRequestHandler):
         self.requests_served = 0
         # The handshake proved who the client is, once for the whole connection.
         subject = self.connection.getpeercert()["subject"]
-        self.client_name = next((value for rdn in reversed(subject) for key, value in rdn
-                                 if key == "commonName"), "")
         self.client_subject = describe_subject(subject)
+        self.refusal = refusal(subject, self.server.allowed_names)
 
     def handle_one_request(self) -> None:
         """Read one request and answer it: http.server's own steps, with a deadline on every read."""
@@ -353,8 +367,9 @@ class HelloHandler(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         # Authentication is done; here we decide whether this client may ask.
-        if self.server.allowed_names and self.client_name not in self.server.allowed_names:
-            self.reply(403, f"403 forbidden: client {self.client_name!r} is not allowed\n".encode())
+        if self.refusal:
+            log(f"{format_address(self.client_address)} forbidden: {quote_field(self.refusal)}")
+            self.reply(403, f"403 forbidden: {self.refusal}\n".encode(), close=True)
         elif self.path.split("?", 1)[0] == "/hello":  # as in Go, the query does not change the route
             self.reply(200, b"Hello, world!\n")
         else:
@@ -362,12 +377,12 @@ class HelloHandler(http.server.BaseHTTPRequestHandler):
 
     do_HEAD = do_GET
 
-    def reply(self, status: int, body: bytes) -> None:
+    def reply(self, status: int, body: bytes, close: bool = False) -> None:
         self.send_response(status)
         self.send_header("Content-Type", "text/plain; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
-        if self.server.stopping:
-            # A stopping server takes no more requests on this connection.
+        if close or self.server.stopping:
+            # A refused client gets nothing more on this connection; a stopping server takes no more requests.
             self.send_header("Connection", "close")
         self.end_headers()
         if self.command != "HEAD":
@@ -601,6 +616,14 @@ def positive_integer(text: str) -> int:
     return number
 
 
+def client_name(text: str) -> str:
+    """The type of --allow: a Common Name, which cannot be empty."""
+    if not text:
+        raise argparse.ArgumentTypeError("an empty name would admit certificates that have no name; "
+                                         "pass a client's Common Name")
+    return text
+
+
 def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="HTTPS server that requires client certificates.")
     parser.add_argument("--host", default="localhost", help="address to listen on (default: localhost)")
@@ -608,7 +631,7 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     parser.add_argument("--cert", default="cert.pem", help="server certificate (default: cert.pem)")
     parser.add_argument("--key", default="key.pem", help="private key of --cert (default: key.pem)")
     parser.add_argument("--ca", default="cert.pem", help="CA that signs client certificates (default: cert.pem)")
-    parser.add_argument("--allow", action="append", default=[], metavar="NAME",
+    parser.add_argument("--allow", action="append", default=[], metavar="NAME", type=client_name,
                         help="admit only clients whose certificate Common Name is NAME (repeatable)")
     parser.add_argument("--max-connections", type=positive_integer, default=MAX_CONNECTIONS, metavar="N",
                         help=f"connections served at once; more are closed at once (default: {MAX_CONNECTIONS})")

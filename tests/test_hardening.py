@@ -21,7 +21,7 @@ import time
 import unittest
 from pathlib import Path
 
-from support import (CLIENT_EXTENSIONS, HANG_LIMIT, ROOT, Server, client, gen_certs, openssl_sign)
+from support import (CLIENT_EXTENSIONS, HANG_LIMIT, ROOT, Server, client, gen_certs, openssl_sign, run)
 from test_mutual_tls import client_hello
 
 SUBJECT = "CN=localhost,OU=Your Unit,O=Your Organization,L=Mountain View,ST=California,C=US"
@@ -553,6 +553,36 @@ class TrustworthyLogTest(unittest.TestCase):
                 self.assertEqual(self.request_line(start), ("GET /hello HTTP/1.1", "200", shown))
                 line = self.server.log[-1]
                 self.assertTrue(line.isascii() and line.isprintable(), line)
+
+
+# 7. Authorization that cannot be confused.
+
+class AllowTest(unittest.TestCase):
+    def test_an_empty_allow_is_refused_at_start(self):
+        status, out, err = run([sys.executable, ROOT / "server.py", "--port", "0", "--allow", ""], cwd=CERTS)
+        self.assertEqual((status, out), (2, ""))
+        self.assertEqual(err.splitlines()[-1], "server.py: error: argument --allow: an empty name would admit "
+                                               "certificates that have no name; pass a client's Common Name")
+
+    def test_no_common_name_or_several_are_refused_with_403(self):
+        cases = [
+            ("no-cn", "/O=Example/OU=Nobody", "client certificate has no Common Name"),
+            ("two-cn", "/CN=localhost/CN=bob", "client certificate has 2 Common Names"),
+            ("two-cn-one-rdn", "/CN=localhost+CN=bob", "client certificate has 2 Common Names"),
+        ]
+        with Server(CERTS, "--allow", "localhost") as server:
+            for name, subject, reason in cases:
+                with self.subTest(name):
+                    cert, key = sign(name, subject)
+                    start = server.mark()
+                    answer = exchange(server, GET, cert, key)  # keep-alive asked for; closed anyway
+                    self.assertEqual(statuses(answer), [b"403"])
+                    self.assertIn(b"\r\nConnection: close\r\n", answer)
+                    self.assertTrue(answer.endswith(b"\r\n\r\n403 forbidden: " + reason.encode() + b"\n"), answer)
+                    server.wait_for_log(rf"^{TIME} 127\.0\.0\.1:\d+ forbidden: {reason}$", start)
+                    server.wait_for_log(r'"GET /hello HTTP/1\.1" 403 client=', start)
+            assert_serves_good_client(self, server)
+            assert_stops_cleanly(self, server)
 
 
 if __name__ == "__main__":
