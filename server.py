@@ -20,6 +20,7 @@ import dataclasses
 import errno
 import http.server
 import io
+import ipaddress
 import os
 import queue
 import signal
@@ -678,6 +679,16 @@ def keep_standard_streams_open() -> None:
             os.open(os.devnull, os.O_RDWR)  # the lowest free number: this one
 
 
+def url_host(host: str) -> str:
+    """The host in the URL we print: a server listening on every address (0.0.0.0, ::, or "")
+    is reached as localhost, the name in the tutorial's certificate."""
+    try:
+        everywhere = host == "" or ipaddress.ip_address(host).is_unspecified
+    except ValueError:
+        everywhere = False
+    return "localhost" if everywhere else host
+
+
 def main(argv: Optional[List[str]] = None) -> None:
     keep_standard_streams_open()
     args = parse_args(argv)
@@ -696,7 +707,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     # `kill` (SIGTERM) stops the server as cleanly as Ctrl-C (SIGINT) does.
     signal.signal(signal.SIGTERM, server.request_stop)
     signal.signal(signal.SIGINT, server.request_stop)
-    url = f"https://{format_address((args.host, server.server_address[1]))}/hello"
+    url = f"https://{format_address((url_host(args.host), server.server_address[1]))}/hello"
     print(f"server.py: serving {url} (Ctrl-C stops)", flush=True)
     server.serve_forever()
     # Stop accepting, close idle connections, and give requests in progress time to finish.

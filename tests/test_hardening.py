@@ -585,5 +585,28 @@ class AllowTest(unittest.TestCase):
             assert_stops_cleanly(self, server)
 
 
+# 10. Whatever --host says, the ready line shows a URL a client can use.
+
+class WildcardHostTest(unittest.TestCase):
+    def test_every_address_is_shown_as_localhost(self):
+        hosts = ["0.0.0.0", ""]
+        if socket.has_ipv6 and ipv6_works():
+            hosts.append("::")
+        for host in hosts:
+            with self.subTest(host=host), Server(CERTS, host=host) as server:
+                self.assertEqual(server.url, f"https://localhost:{server.port}/hello")
+                assert_serves_good_client(self, server)
+                assert_stops_cleanly(self, server)
+
+
+def ipv6_works():
+    try:
+        with socket.socket(socket.AF_INET6) as sock:
+            sock.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
 if __name__ == "__main__":
     unittest.main()
