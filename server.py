@@ -5,7 +5,7 @@ This is the final step of the mutual TLS tutorial in README.md. It answers
 GET /hello with "Hello, world!" and refuses, during the TLS handshake, every
 client that does not present a certificate signed by the CA in --ca.
 
-Run it in the folder holding cert.pem and key.pem (`make certs` makes them):
+Run it in the folder holding cert.pem and key.pem (`./gen_certs.sh` makes them):
 
     python3 server.py              # serves https://localhost:8443/hello
     python3 server.py --port 0     # any free port; the line it prints says which
@@ -23,6 +23,7 @@ import io
 import ipaddress
 import os
 import queue
+import shlex
 import signal
 import socket
 import ssl
@@ -647,23 +648,41 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def gen_certs_command(path: str, *options: str) -> str:
+    """The gen_certs.sh command, as typed from the current folder, that makes path's kind of file
+    in path's folder: the shell script beside server.py, by the shorter of its two paths."""
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "gen_certs.sh")
+    try:
+        relative = os.path.relpath(script)
+    except ValueError:  # another drive, on Windows
+        relative = script
+    command = relative if len(relative) < len(script) else script
+    if not os.path.dirname(command):
+        command = os.path.join(".", command)
+    if os.path.basename(path) in ("ca.pem", "ca-key.pem", "server.pem", "server-key.pem"):
+        options = ("--ca", *options)  # the files of `gen_certs.sh --ca`
+    folder = os.path.dirname(path)
+    return " ".join(shlex.quote(word) for word in (command, *options, *([folder] if folder else [])))
+
+
 def load_context(args: argparse.Namespace) -> ssl.SSLContext:
     """make_server_context, with every failure turned into one line that says what to do."""
     for path in (args.cert, args.key, args.ca):
         try:
             open(path, "rb").close()
         except OSError as error:
-            sys.exit(f"server.py: cannot read {path}: {error.strerror}; run `make certs` to create it")
+            sys.exit(f"server.py: cannot read {path}: {error.strerror}; "
+                     f"run `{gen_certs_command(path)}` to create it")
     try:
         return make_server_context(args.cert, args.key, args.ca)
     except ssl.SSLError as error:
         if error.reason == "KEY_VALUES_MISMATCH":
             sys.exit(f"server.py: {args.key} is not the key of {args.cert}; "
-                     "make a matching pair with `make certs` (gen_certs.sh --force)")
+                     f"make a matching pair with `{gen_certs_command(args.cert, '--force')}`")
         if error.reason == "NO_CERTIFICATE_OR_CRL_FOUND":
             sys.exit(f"server.py: {args.ca} holds no PEM certificate; pass the CA's certificate with --ca")
         sys.exit(f"server.py: {args.cert} or {args.key} is not a PEM certificate and key; "
-                 "make new ones with `make certs`")
+                 f"make new ones with `{gen_certs_command(args.cert, '--force')}`")
 
 
 def keep_standard_streams_open() -> None:
