@@ -31,7 +31,7 @@ import sys
 import threading
 import time
 from http import HTTPStatus
-from typing import List, Optional, Tuple
+from typing import Iterable, List, Optional, Tuple
 
 # What one client may cost the server, as Go's http.Server and nginx limit it. Each has an option
 # of the same name (--max-connections, --handshake-timeout, ...), so that tests can shorten them.
@@ -343,7 +343,6 @@ class HelloHandler(http.server.BaseHTTPRequestHandler):
         finally:
             self.server.set_idle(self.connection, False)
 
-
     def discard_body(self) -> bool:
         """Read and drop the body of a GET or HEAD, so that none of it is ever taken for a
         request of its own (request smuggling); False if the request was refused instead."""
@@ -403,7 +402,7 @@ class HelloServer(http.server.ThreadingHTTPServer):
     # socketserver's default backlog of 5 makes a burst of clients wait a second and retry.
     request_queue_size = 128
 
-    def __init__(self, address: Tuple[str, int], context: ssl.SSLContext, allowed_names: List[str] = (),
+    def __init__(self, address: Tuple[str, int], context: ssl.SSLContext, allowed_names: Iterable[str] = (),
                  limits: Limits = Limits()) -> None:
         self.context = context
         self.allowed_names = set(allowed_names)
@@ -458,7 +457,6 @@ class HelloServer(http.server.ThreadingHTTPServer):
         with self.changed:
             self.open_connections -= 1
             self.changed.notify_all()
-
 
     def finish_request(self, sock: socket.socket, client_address: Tuple) -> None:
         """Handshake and serve one connection, in that connection's own thread.
@@ -591,12 +589,22 @@ def handshake_reason(error: Exception, timeout: float) -> str:
     return str(error)
 
 
+# The command line.
+
 def port_number(text: str) -> int:
     """The type of --port: a whole number from 0 to 65535."""
     port = int(text)
     if not 0 <= port <= 65535:
         raise argparse.ArgumentTypeError(f"{text} is not a port number (0 to 65535)")
     return port
+
+
+def positive_integer(text: str) -> int:
+    """The type of --max-connections: a whole number from 1 up."""
+    number = int(text)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a number from 1 up")
+    return number
 
 
 def seconds(text: str) -> float:
@@ -608,14 +616,6 @@ def seconds(text: str) -> float:
     if not 0 < value <= 86400:  # also refuses nan
         raise argparse.ArgumentTypeError(f"{text} is not a number of seconds (more than 0, at most 86400)")
     return value
-
-
-def positive_integer(text: str) -> int:
-    """The type of --max-connections: a whole number from 1 up."""
-    number = int(text)
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"{text} is not a number from 1 up")
-    return number
 
 
 def client_name(text: str) -> str:
