@@ -5,49 +5,225 @@ This is the final step of the mutual TLS tutorial in README.md. It answers
 GET /hello with "Hello, world!" and refuses, during the TLS handshake, every
 client that does not present a certificate signed by the CA in --ca.
 
-Run it in the folder holding cert.pem and key.pem (`make certs` makes them):
+Run it in the folder holding cert.pem and key.pem (`./gen_certs.sh` makes them):
 
     python3 server.py              # serves https://localhost:8443/hello
     python3 server.py --port 0     # any free port; the line it prints says which
     python3 server.py --allow bob  # only clients whose certificate is for "bob"
+
+Every limit it puts on a client has an option (see --help). SIGTERM (`kill`)
+and Ctrl-C stop it cleanly: requests in progress finish first.
 """
 
 import argparse
+import dataclasses
+import errno
 import http.server
+import io
+import ipaddress
+import os
+import queue
+import shlex
 import signal
 import socket
 import ssl
 import sys
+import threading
 import time
+from http import HTTPStatus
+from typing import Iterable, List, Optional, Tuple
 
-HANDSHAKE_TIMEOUT = 10  # seconds a new connection has to finish the TLS handshake
-IDLE_TIMEOUT = 30  # seconds a kept-alive connection may wait for its next request
+# What one client may cost the server, as Go's http.Server and nginx limit it. Each has an option
+# of the same name (--max-connections, --handshake-timeout, ...), so that tests can shorten them.
+MAX_CONNECTIONS = 256  # connections served at once: each holds a thread, so a flood cannot use up memory
+HANDSHAKE_TIMEOUT = 10.0  # seconds for a new connection's whole TLS handshake, however slowly its bytes come
+HEADER_TIMEOUT = 10.0  # seconds for a request's line and headers (and any body we discard), in all
+IDLE_TIMEOUT = 30.0  # seconds a kept-alive connection may wait for its next request
+DRAIN_TIMEOUT = 5.0  # seconds that requests in progress get to finish once the server is told to stop
+
+# Limits with no option.
+HANG_UP_TIMEOUT = 1.0  # seconds a closing connection is read from, so that our last words are not lost to a reset
+MAX_DISCARDED_BODY = 64 * 1024  # bytes of body a GET or HEAD may carry: we read and drop them; more is refused
+ACCEPT_PAUSE = 0.1  # seconds to stop accepting when out of file descriptors or memory, instead of spinning
+REPEAT_LOG_INTERVAL = 1.0  # seconds between log lines about one recurring problem, so a flood cannot flood the log
+LOG_QUEUE_LINES = 1000  # log lines that may wait for a slow stderr; more are dropped, and counted
+LOG_WRITE_INTERVAL = 0.01  # seconds between the log's writes: many lines cost one write, not a thread switch each
+LOG_FLUSH_TIMEOUT = 1.0  # seconds a stopping server waits for stderr to take its last lines
 
 
-# Control characters as \xNN, so that what a client sends cannot forge log lines or drive the terminal.
-CONTROL_CHARACTERS = {code: f"\\x{code:02x}" for code in [*range(0x20), *range(0x7F, 0xA0)]}
+# The log. What a client sends ends up in it, so that text is escaped: no client can
+# start a new line, close a quoted field early, or send the terminal escape sequences.
+
+def escape_unprintable(text: str) -> str:
+    """text with each character that str.isprintable() rejects (control, format and separator
+    characters, U+2028 and U+202E among them) written as \\xNN, \\uNNNN or \\UNNNNNNNN."""
+    if text.isprintable():  # nearly always, and quick to check
+        return text
+    return "".join(char if char.isprintable() else escape_character(char) for char in text)
 
 
-def log(message):
-    """Write one line to stderr with a timestamp, as Go's log package does."""
-    sys.stderr.write(time.strftime("%Y/%m/%d %H:%M:%S ") + message.translate(CONTROL_CHARACTERS) + "\n")
+def escape_character(char: str) -> str:
+    code = ord(char)
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
 
 
-def format_address(address):
+def quote_field(text: str) -> str:
+    """text made safe between double quotes in a log line: `"` and `\\` escaped with a backslash,
+    and every unprintable character as escape_unprintable writes it."""
+    if text.isprintable() and '"' not in text and "\\" not in text:
+        return text
+    return "".join(("\\" + char if char in '"\\' else char) if char.isprintable() else escape_character(char)
+                   for char in text)
+
+
+class LogWriter:
+    """Lines for stderr, written by a thread of their own, so that no request ever waits for stderr.
+
+    This is the logging cookbook's QueueHandler and QueueListener, without the LogRecord
+    (a plain line costs about a quarter as much). When stderr is slow, blocked, broken or closed,
+    lines wait in a bounded queue; when the queue is full they are dropped and counted,
+    and the count is logged as soon as stderr takes lines again. Lines are written
+    together, at most every LOG_WRITE_INTERVAL, so that a busy server does not wake the
+    writer thread for every line.
+    """
+
+    def __init__(self) -> None:
+        self.lines: "queue.Queue[object]" = queue.Queue(LOG_QUEUE_LINES)
+        self.lost = 0
+        self.lost_lock = threading.Lock()
+        self.stamp = (0, "")  # (second, its "YYYY/MM/DD HH:MM:SS "): formatted once a second, not per line
+        self.thread = threading.Thread(target=self.run, name="log writer", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def timestamp(self) -> str:
+        second = int(time.time())
+        if second != self.stamp[0]:
+            self.stamp = (second, time.strftime("%Y/%m/%d %H:%M:%S ", time.localtime(second)))
+        return self.stamp[1]
+
+    def write(self, message: str) -> None:
+        """Queue one line, with a timestamp as Go's log package writes it; never wait."""
+        try:
+            self.lines.put_nowait(self.timestamp() + escape_unprintable(message) + "\n")
+        except queue.Full:
+            with self.lost_lock:
+                self.lost += 1
+
+    def flush(self, timeout: float) -> bool:
+        """Wait up to timeout seconds for every line queued so far to be written."""
+        written = threading.Event()
+        try:
+            self.lines.put(written, timeout=timeout)
+        except queue.Full:
+            return False
+        return written.wait(timeout)
+
+    def run(self) -> None:
+        while True:
+            items = [self.lines.get()]
+            while True:  # take what else is waiting, to write it all at once
+                try:
+                    items.append(self.lines.get_nowait())
+                except queue.Empty:
+                    break
+            lines = [item for item in items if isinstance(item, str)]
+            with self.lost_lock:
+                lost, self.lost = self.lost, 0
+            if lost:
+                lines.append(f"{self.timestamp()}log: {lost} lines were lost: stderr was not taking them\n")
+            if not write_stderr("".join(lines)):
+                with self.lost_lock:
+                    self.lost += lost + len(lines) - (1 if lost else 0)
+            for item in items:
+                if isinstance(item, threading.Event):
+                    item.set()
+            time.sleep(LOG_WRITE_INTERVAL)
+
+
+def write_stderr(text: str) -> bool:
+    """Write text to file descriptor 2 directly, in as few writes as it takes; False if it failed."""
+    data = memoryview(text.encode("utf-8", "backslashreplace"))
+    try:
+        while data:
+            data = data[os.write(2, data):]
+    except OSError:  # closed, a broken pipe (`| head -1`), or a non-blocking pipe that is full
+        return False
+    return True
+
+
+LOG = LogWriter()
+
+
+def log(message: str) -> None:
+    """Log one line on stderr: `2006/01/02 15:04:05 message`, as Go's log package writes it."""
+    LOG.write(message)
+
+
+class OccasionalLog:
+    """Log a recurring problem at most once per REPEAT_LOG_INTERVAL, with how often it happened."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.next_time = 0.0
+
+    def log(self, message: str) -> None:
+        self.count += 1
+        now = time.monotonic()
+        if now >= self.next_time:
+            log(message if self.count == 1 else f"{message} ({self.count} times since the last such line)")
+            self.count = 0
+            self.next_time = now + REPEAT_LOG_INTERVAL
+
+
+def format_address(address: Tuple) -> str:
     """Show a socket address as host:port, with brackets around IPv6 hosts."""
     host, port = address[:2]
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-def describe_subject(subject):
-    """Turn getpeercert()'s subject into the familiar "CN=bob,O=Example"."""
-    short = {"commonName": "CN", "organizationalUnitName": "OU", "organizationName": "O",
-             "localityName": "L", "stateOrProvinceName": "ST", "countryName": "C"}
-    return ",".join(f"{short.get(key, key)}={value}"
-                    for rdn in reversed(subject) for key, value in rdn)
+# Who the client is: its certificate's subject, written as RFC 4514 says.
+
+RFC_4514_NAMES = {"commonName": "CN", "localityName": "L", "stateOrProvinceName": "ST", "organizationName": "O",
+                  "organizationalUnitName": "OU", "countryName": "C", "streetAddress": "STREET",
+                  "domainComponent": "DC", "userId": "UID"}
 
 
-def make_server_context(cert, key, ca):
+def describe_subject(subject: Tuple) -> str:
+    """Turn getpeercert()'s subject into RFC 4514's "CN=bob,O=Example": the most specific
+    part first, the attributes of a multi-valued part joined with "+", and in each value
+    the characters that would change that structure escaped."""
+    return ",".join("+".join(f"{RFC_4514_NAMES.get(key, key)}={escape_dn_value(value)}" for key, value in rdn)
+                    for rdn in reversed(subject))
+
+
+def escape_dn_value(value: str) -> str:
+    """One attribute value, escaped as RFC 4514 (section 2.4) requires."""
+    escaped = ["\\" + char if char in '",+;<>\\' else "\\00" if char == "\0" else char for char in value]
+    if value[:1] in ("#", " "):
+        escaped[0] = "\\" + value[0]
+    if value[-1:] == " ":
+        escaped[-1] = "\\ "
+    return "".join(escaped)
+
+
+def refusal(subject: Tuple, allowed_names: "set[str]") -> str:
+    """Why a client with this certificate subject may not ask anything; "" if it may."""
+    if not allowed_names:
+        return ""
+    names = [value for rdn in subject for key, value in rdn if key == "commonName"]
+    # A certificate with no name, or two, must not be matched on a guess.
+    if not names:
+        return "client certificate has no Common Name"
+    if len(names) > 1:
+        return f"client certificate has {len(names)} Common Names"
+    if names[0] not in allowed_names:
+        return f"client {names[0]!r} is not allowed"
+    return ""
+
+
+def make_server_context(cert: str, key: str, ca: str) -> ssl.SSLContext:
     """The TLS settings of the server: who we are, and whom we let in."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     # SSL 3.0, TLS 1.0 and TLS 1.1 have known attacks; refuse clients that offer nothing newer.
@@ -64,27 +240,137 @@ def make_server_context(cert, key, ca):
     return context
 
 
+@dataclasses.dataclass(frozen=True)
+class Limits:
+    """What the server grants each client; the defaults are the constants at the top."""
+    max_connections: int = MAX_CONNECTIONS
+    handshake_timeout: float = HANDSHAKE_TIMEOUT
+    header_timeout: float = HEADER_TIMEOUT
+    idle_timeout: float = IDLE_TIMEOUT
+    drain_timeout: float = DRAIN_TIMEOUT
+
+
+class RequestReader(io.RawIOBase):
+    """A connection's incoming bytes, read under a deadline, like Go's SetReadDeadline.
+
+    A socket timeout limits each read, so a client that sends one byte just
+    within it, again and again, would never be timed out. Here every read
+    may wait only for what is left until the deadline, which the handler moves.
+    """
+
+    def __init__(self, connection: ssl.SSLSocket, deadline: float) -> None:
+        super().__init__()
+        self.connection = connection
+        self.deadline = deadline  # a time.monotonic() value
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise socket.timeout("deadline passed")
+        self.connection.settimeout(remaining)
+        return self.connection.recv_into(buffer)
+
+
 class HelloHandler(http.server.BaseHTTPRequestHandler):
     # HTTP/1.1 keeps the connection open for more requests: one connection (and handshake) serves many.
     protocol_version = "HTTP/1.1"
-    # A connection that sends nothing for this long is closed, freeing its thread.
-    timeout = IDLE_TIMEOUT
     # Send each response, headers and body, in one piece (one packet; with TLS, one record)
     # instead of two writes.
     wbufsize = 64 * 1024
 
-    def setup(self):
-        super().setup()
+    def setup(self) -> None:
+        self.connection = self.request
+        # The first request must arrive within header_timeout of the handshake's end.
+        self.reader = RequestReader(self.connection, time.monotonic() + self.server.limits.header_timeout)
+        self.rfile = io.BufferedReader(self.reader)
+        self.wfile = self.connection.makefile("wb", self.wbufsize)
+        self.requests_served = 0
         # The handshake proved who the client is, once for the whole connection.
         subject = self.connection.getpeercert()["subject"]
-        self.client_name = next((value for rdn in reversed(subject) for key, value in rdn
-                                 if key == "commonName"), "")
         self.client_subject = describe_subject(subject)
+        self.refusal = refusal(subject, self.server.allowed_names)
 
-    def do_GET(self):
+    def handle_one_request(self) -> None:
+        """Read one request and answer it: http.server's own steps, with a deadline on every read."""
+        limits = self.server.limits
+        kept_alive = self.requests_served > 0
+        if kept_alive:
+            self.reader.deadline = time.monotonic() + limits.idle_timeout
+        waiting = True
+        try:
+            if not self.wait_for_request():
+                self.close_connection = True
+                return
+            waiting = False
+            if kept_alive:
+                # From its first byte on, a request has header_timeout to arrive in full.
+                self.reader.deadline = time.monotonic() + limits.header_timeout
+            self.raw_requestline = self.rfile.readline(65537)
+            if len(self.raw_requestline) > 65536:
+                self.requestline = self.request_version = self.command = ""
+                self.send_error(HTTPStatus.REQUEST_URI_TOO_LONG)
+                return
+            if not self.parse_request():
+                return  # parse_request has sent an error, and the connection closes
+            method = getattr(self, "do_" + self.command, None)
+            if method is None:
+                self.send_error(HTTPStatus.NOT_IMPLEMENTED, f"Unsupported method ({self.command!r})")
+                return
+            if not self.discard_body():
+                return
+        except socket.timeout:
+            self.close_connection = True
+            if not (waiting and kept_alive):  # an idle connection ends quietly, as in Go and nginx
+                log(f"{format_address(self.client_address)} no complete request within "
+                    f"{limits.header_timeout:g} seconds")
+            return
+        self.requests_served += 1
+        method()
+        self.wfile.flush()
+
+    def wait_for_request(self) -> bool:
+        """Wait for the next request's first byte; False if the client left or the server is stopping.
+
+        Meanwhile the connection counts as idle: a stopping server closes it instead of waiting.
+        """
+        if not self.server.set_idle(self.connection, True):
+            return False
+        try:
+            return bool(self.rfile.peek(1))
+        finally:
+            self.server.set_idle(self.connection, False)
+
+    def discard_body(self) -> bool:
+        """Read and drop the body of a GET or HEAD, so that none of it is ever taken for a
+        request of its own (request smuggling); False if the request was refused instead."""
+        if "Transfer-Encoding" in self.headers:
+            # Not implemented, so refused: a body whose end we cannot find must not be read at all.
+            self.send_error(HTTPStatus.NOT_IMPLEMENTED, "Transfer-Encoding is not supported")
+            return False
+        lengths = self.headers.get_all("Content-Length", [])
+        if not lengths:
+            return True
+        length = lengths[0].strip(" \t")
+        if len(lengths) > 1 or not (length.isascii() and length.isdigit()):
+            self.send_error(HTTPStatus.BAD_REQUEST, "Bad Content-Length")
+            return False
+        if len(length) > 18 or int(length) > MAX_DISCARDED_BODY:  # 19 digits are too many: no need for int()
+            self.send_error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                            f"A {self.command} request may carry at most {MAX_DISCARDED_BODY} bytes")
+            return False
+        if len(self.rfile.read(int(length))) < int(length):
+            self.close_connection = True  # the client left half way through its body
+            return False
+        return True
+
+    def do_GET(self) -> None:
         # Authentication is done; here we decide whether this client may ask.
-        if self.server.allowed_names and self.client_name not in self.server.allowed_names:
-            self.reply(403, f"403 forbidden: client {self.client_name!r} is not allowed\n".encode())
+        if self.refusal:
+            log(f"{format_address(self.client_address)} forbidden: {quote_field(self.refusal)}")
+            self.reply(403, f"403 forbidden: {self.refusal}\n".encode(), close=True)
         elif self.path.split("?", 1)[0] == "/hello":  # as in Go, the query does not change the route
             self.reply(200, b"Hello, world!\n")
         else:
@@ -92,32 +378,87 @@ class HelloHandler(http.server.BaseHTTPRequestHandler):
 
     do_HEAD = do_GET
 
-    def reply(self, status, body):
+    def reply(self, status: int, body: bytes, close: bool = False) -> None:
         self.send_response(status)
         self.send_header("Content-Type", "text/plain; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
+        if close or self.server.stopping:
+            # A refused client gets nothing more on this connection; a stopping server takes no more requests.
+            self.send_header("Connection", "close")
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
 
-    def log_request(self, code="-", size="-"):
-        log(f'{format_address(self.client_address)} "{self.requestline}" {code} client="{self.client_subject}"')
+    def log_request(self, code="-", size="-") -> None:
+        log(f'{format_address(self.client_address)} "{quote_field(self.requestline)}" {code} '
+            f'client="{quote_field(self.client_subject)}"')
 
-    def log_message(self, format, *args):
-        log(f"{format_address(self.client_address)} {format % args}")
+    def log_message(self, format: str, *args) -> None:
+        # http.server's messages quote what the client sent with repr(), which leaves `"` as it is.
+        log(f"{format_address(self.client_address)} {quote_field(format % args)}")
 
 
 class HelloServer(http.server.ThreadingHTTPServer):
     # socketserver's default backlog of 5 makes a burst of clients wait a second and retry.
     request_queue_size = 128
 
-    def __init__(self, address, context, allowed_names=()):
+    def __init__(self, address: Tuple[str, int], context: ssl.SSLContext, allowed_names: Iterable[str] = (),
+                 limits: Limits = Limits()) -> None:
         self.context = context
         self.allowed_names = set(allowed_names)
+        self.limits = limits
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+        self.changed = threading.Condition(threading.Lock())  # guards the three below
+        self.open_connections = 0
+        self.idle: "set[ssl.SSLSocket]" = set()  # connections waiting for a handshake or a request
+        self.stopping = False
+        self.refusals = OccasionalLog()
+        self.accept_errors = OccasionalLog()
+        self.stop_signal = "a request to stop"
         super().__init__(address, HelloHandler)
 
-    def finish_request(self, sock, client_address):
+    def get_request(self) -> Tuple[socket.socket, Tuple]:
+        try:
+            return super().get_request()
+        except OSError as error:
+            # Out of descriptors or memory, the listening socket stays readable and accept() fails
+            # at once: without a pause the server would spin, and log nothing.
+            if error.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
+                self.accept_errors.log(f"cannot accept connections: {error.strerror}; "
+                                       f"trying again every {ACCEPT_PAUSE:g} seconds")
+                time.sleep(ACCEPT_PAUSE)
+            raise
+
+    def process_request(self, sock: socket.socket, client_address: Tuple) -> None:
+        """Serve the connection in a thread of its own, unless max_connections are open already."""
+        with self.changed:
+            full = self.open_connections >= self.limits.max_connections
+            if not full:
+                self.open_connections += 1
+        if full:
+            # Closed at once: a connection we cannot serve must not wait, holding a descriptor.
+            sock.close()
+            self.refusals.log(f"refusing connections: {self.limits.max_connections} are open "
+                              "(the limit set by --max-connections)")
+            return
+        try:
+            super().process_request(sock, client_address)
+        except BaseException:
+            self.connection_closed()
+            raise
+
+    def process_request_thread(self, sock: socket.socket, client_address: Tuple) -> None:
+        try:
+            super().process_request_thread(sock, client_address)
+        finally:
+            self.connection_closed()
+
+    def connection_closed(self) -> None:
+        with self.changed:
+            self.open_connections -= 1
+            self.changed.notify_all()
+
+    def finish_request(self, sock: socket.socket, client_address: Tuple) -> None:
         """Handshake and serve one connection, in that connection's own thread.
 
         Wrapping the listening socket instead would run every handshake inside
@@ -126,37 +467,88 @@ class HelloServer(http.server.ThreadingHTTPServer):
         """
         # Send small responses at once instead of waiting ~40 ms for the peer's delayed ACK.
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        # A client that stalls mid-handshake is dropped, not waited on forever.
-        sock.settimeout(HANDSHAKE_TIMEOUT)
+        # A client that stalls mid-handshake is dropped, not waited on forever. For a handshake,
+        # Python counts the timeout for the whole of it, not for each read.
+        sock.settimeout(self.limits.handshake_timeout)
         connection = self.context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        if not self.set_idle(connection, True):  # the server is stopping
+            connection.close()
+            return
         try:
             connection.do_handshake()
         except (ssl.SSLError, OSError) as error:
-            log(f"TLS handshake error from {format_address(client_address)}: {handshake_reason(error)}")
+            self.set_idle(connection, False)
+            if not self.stopping:
+                log(f"TLS handshake error from {format_address(client_address)}: "
+                    f"{handshake_reason(error, self.limits.handshake_timeout)}")
             hang_up(connection)
             return
+        self.set_idle(connection, False)
         try:
             self.RequestHandlerClass(connection, client_address, self)
         finally:
+            self.set_idle(connection, False)
             close_tls(connection)
 
-    def handle_error(self, request, client_address):
+    def set_idle(self, connection: ssl.SSLSocket, idle: bool) -> bool:
+        """Note whether connection waits for its client (a stop closes it) or serves a request
+        (a stop lets it finish). False, and not idle, if the server is stopping."""
+        with self.changed:
+            if not idle:
+                self.idle.discard(connection)
+            elif self.stopping:
+                return False
+            else:
+                self.idle.add(connection)
+            return True
+
+    def finish_connections(self, timeout: float) -> int:
+        """Close idle connections, let requests in progress finish for up to timeout seconds,
+        and return how many connections were still open then."""
+        with self.changed:
+            self.stopping = True
+            for connection in self.idle:
+                # Ends the connection's wait: its thread reads end-of-file and closes, and the client
+                # sees the connection end. The plain socket's shutdown, because SSLSocket's would
+                # drop the TLS state that the other thread is using (so no close_notify either).
+                try:
+                    socket.socket.shutdown(connection, socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            self.changed.wait_for(lambda: self.open_connections == 0, timeout)
+            return self.open_connections
+
+    def request_stop(self, signum: int, frame: object) -> None:
+        """The handler of SIGTERM and SIGINT: make serve_forever return.
+
+        shutdown() waits for serve_forever, which runs in this very thread,
+        so it is called from a thread of its own.
+        """
+        self.stop_signal = signal.Signals(signum).name
+        threading.Thread(target=self.shutdown, daemon=True).start()
+
+    def handle_error(self, request: socket.socket, client_address: Tuple) -> None:
         # A connection that breaks mid-request is that client's problem: one line, no traceback.
-        log(f"connection from {format_address(client_address)} failed: {sys.exc_info()[1]!r}")
+        log(f"connection from {format_address(client_address)} failed: {quote_field(repr(sys.exc_info()[1]))}")
 
 
-def hang_up(connection):
-    """Close a connection whose handshake failed, without resetting it.
+def hang_up(connection: ssl.SSLSocket) -> None:
+    """Close a connection without resetting it, in at most HANG_UP_TIMEOUT seconds.
 
     Under TLS 1.3 a client learns that we refused its certificate only when it
     reads, after it has sent its request. Closing with that request unread
     makes the kernel answer with a reset, which can destroy our alert before
-    the client reads it. So we stop sending, read briefly, and then close.
+    the client reads it. So we stop sending, read until the client closes too,
+    or the time is up, and then close.
     """
+    deadline = time.monotonic() + HANG_UP_TIMEOUT
     try:
         connection.shutdown(socket.SHUT_WR)
-        connection.settimeout(1)
-        for _ in range(16):
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            connection.settimeout(remaining)
             if not connection.recv(65536):
                 break
     except OSError:
@@ -164,8 +556,8 @@ def hang_up(connection):
     connection.close()
 
 
-def close_tls(connection):
-    """Send TLS's close_notify before closing, without waiting for the client's.
+def close_tls(connection: ssl.SSLSocket) -> None:
+    """Send TLS's close_notify, without waiting for the client's, then hang up.
 
     Without it, a client that reads to the end of the stream cannot tell our
     goodbye from an attacker cutting the connection, and OpenSSL 3 says so.
@@ -175,10 +567,10 @@ def close_tls(connection):
         connection.unwrap()  # sends close_notify, then finds no answer waiting
     except (ssl.SSLError, OSError):
         pass
-    connection.close()
+    hang_up(connection)
 
 
-def handshake_reason(error):
+def handshake_reason(error: Exception, timeout: float) -> str:
     """Say in words why a handshake failed, like Go's "http: TLS handshake error"."""
     if isinstance(error, ssl.SSLCertVerificationError):
         return f"client certificate rejected: {error.verify_message}"
@@ -193,11 +585,13 @@ def handshake_reason(error):
         }
         return hints.get(error.reason, error.reason.lower().replace("_", " "))
     if isinstance(error, socket.timeout):
-        return f"no handshake within {HANDSHAKE_TIMEOUT} seconds"
+        return f"no handshake within {timeout:g} seconds"
     return str(error)
 
 
-def port_number(text):
+# The command line.
+
+def port_number(text: str) -> int:
     """The type of --port: a whole number from 0 to 65535."""
     port = int(text)
     if not 0 <= port <= 65535:
@@ -205,58 +599,142 @@ def port_number(text):
     return port
 
 
-def parse_args(argv):
+def positive_integer(text: str) -> int:
+    """The type of --max-connections: a whole number from 1 up."""
+    number = int(text)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a number from 1 up")
+    return number
+
+
+def seconds(text: str) -> float:
+    """The type of the timeouts: more than 0 seconds, and at most a day."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value <= 86400:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"{text} is not a number of seconds (more than 0, at most 86400)")
+    return value
+
+
+def client_name(text: str) -> str:
+    """The type of --allow: a Common Name, which cannot be empty."""
+    if not text:
+        raise argparse.ArgumentTypeError("an empty name would admit certificates that have no name; "
+                                         "pass a client's Common Name")
+    return text
+
+
+def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="HTTPS server that requires client certificates.")
     parser.add_argument("--host", default="localhost", help="address to listen on (default: localhost)")
     parser.add_argument("--port", type=port_number, default=8443, help="port to listen on, 0 for any free one (default: 8443)")
     parser.add_argument("--cert", default="cert.pem", help="server certificate (default: cert.pem)")
     parser.add_argument("--key", default="key.pem", help="private key of --cert (default: key.pem)")
     parser.add_argument("--ca", default="cert.pem", help="CA that signs client certificates (default: cert.pem)")
-    parser.add_argument("--allow", action="append", default=[], metavar="NAME",
+    parser.add_argument("--allow", action="append", default=[], metavar="NAME", type=client_name,
                         help="admit only clients whose certificate Common Name is NAME (repeatable)")
+    parser.add_argument("--max-connections", type=positive_integer, default=MAX_CONNECTIONS, metavar="N",
+                        help=f"connections served at once; more are closed at once (default: {MAX_CONNECTIONS})")
+    parser.add_argument("--handshake-timeout", type=seconds, default=HANDSHAKE_TIMEOUT, metavar="SECONDS",
+                        help=f"for a new connection's whole TLS handshake (default: {HANDSHAKE_TIMEOUT:g})")
+    parser.add_argument("--header-timeout", type=seconds, default=HEADER_TIMEOUT, metavar="SECONDS",
+                        help=f"for a request's line and headers, in all (default: {HEADER_TIMEOUT:g})")
+    parser.add_argument("--idle-timeout", type=seconds, default=IDLE_TIMEOUT, metavar="SECONDS",
+                        help=f"for a kept-alive connection's next request (default: {IDLE_TIMEOUT:g})")
+    parser.add_argument("--drain-timeout", type=seconds, default=DRAIN_TIMEOUT, metavar="SECONDS",
+                        help=f"for requests in progress to finish on SIGTERM or Ctrl-C (default: {DRAIN_TIMEOUT:g})")
     return parser.parse_args(argv)
 
 
-def load_context(args):
+def gen_certs_command(path: str, *options: str) -> str:
+    """The gen_certs.sh command, as typed from the current folder, that makes path's kind of file
+    in path's folder: the shell script beside server.py, by the shorter of its two paths."""
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "gen_certs.sh")
+    try:
+        relative = os.path.relpath(script)
+    except ValueError:  # another drive, on Windows
+        relative = script
+    command = relative if len(relative) < len(script) else script
+    if not os.path.dirname(command):
+        command = os.path.join(".", command)
+    if os.path.basename(path) in ("ca.pem", "ca-key.pem", "server.pem", "server-key.pem"):
+        options = ("--ca", *options)  # the files of `gen_certs.sh --ca`
+    folder = os.path.dirname(path)
+    return " ".join(shlex.quote(word) for word in (command, *options, *([folder] if folder else [])))
+
+
+def load_context(args: argparse.Namespace) -> ssl.SSLContext:
     """make_server_context, with every failure turned into one line that says what to do."""
     for path in (args.cert, args.key, args.ca):
         try:
             open(path, "rb").close()
         except OSError as error:
-            sys.exit(f"server.py: cannot read {path}: {error.strerror}; run `make certs` to create it")
+            sys.exit(f"server.py: cannot read {path}: {error.strerror}; "
+                     f"run `{gen_certs_command(path)}` to create it")
     try:
         return make_server_context(args.cert, args.key, args.ca)
     except ssl.SSLError as error:
         if error.reason == "KEY_VALUES_MISMATCH":
             sys.exit(f"server.py: {args.key} is not the key of {args.cert}; "
-                     "make a matching pair with `make certs` (gen_certs.sh --force)")
+                     f"make a matching pair with `{gen_certs_command(args.cert, '--force')}`")
         if error.reason == "NO_CERTIFICATE_OR_CRL_FOUND":
             sys.exit(f"server.py: {args.ca} holds no PEM certificate; pass the CA's certificate with --ca")
         sys.exit(f"server.py: {args.cert} or {args.key} is not a PEM certificate and key; "
-                 "make new ones with `make certs`")
+                 f"make new ones with `{gen_certs_command(args.cert, '--force')}`")
 
 
-def main(argv=None):
+def keep_standard_streams_open() -> None:
+    """Put /dev/null on each of file descriptors 0, 1 and 2 that is closed (as by `2>&-`).
+
+    Otherwise the next socket would take its number, and what is meant for
+    stderr, such as the log, would go to a client.
+    """
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            os.open(os.devnull, os.O_RDWR)  # the lowest free number: this one
+
+
+def url_host(host: str) -> str:
+    """The host in the URL we print: a server listening on every address (0.0.0.0, ::, or "")
+    is reached as localhost, the name in the tutorial's certificate."""
+    try:
+        everywhere = host == "" or ipaddress.ip_address(host).is_unspecified
+    except ValueError:
+        everywhere = False
+    return "localhost" if everywhere else host
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    keep_standard_streams_open()
     args = parse_args(argv)
     context = load_context(args)
+    limits = Limits(max_connections=args.max_connections, handshake_timeout=args.handshake_timeout,
+                    header_timeout=args.header_timeout, idle_timeout=args.idle_timeout,
+                    drain_timeout=args.drain_timeout)
     try:
-        server = HelloServer((args.host, args.port), context, args.allow)
+        server = HelloServer((args.host, args.port), context, args.allow, limits)
     except socket.gaierror as error:
         sys.exit(f"server.py: cannot listen on {args.host}: {error.strerror}; check --host")
     except OSError as error:
         sys.exit(f"server.py: cannot listen on {format_address((args.host, args.port))}: "
                  f"{error.strerror}; stop whatever uses it or pick another --port")
-    # `kill` (SIGTERM) stops the server as cleanly as Ctrl-C does.
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
-    url = f"https://{format_address((args.host, server.server_address[1]))}/hello"
-    try:
-        # Inside the try: a Ctrl-C that comes right after this line still ends quietly.
-        print(f"server.py: serving {url} (Ctrl-C stops)", flush=True)
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+    LOG.start()
+    # `kill` (SIGTERM) stops the server as cleanly as Ctrl-C (SIGINT) does.
+    signal.signal(signal.SIGTERM, server.request_stop)
+    signal.signal(signal.SIGINT, server.request_stop)
+    url = f"https://{format_address((url_host(args.host), server.server_address[1]))}/hello"
+    print(f"server.py: serving {url} (Ctrl-C stops)", flush=True)
+    server.serve_forever()
+    # Stop accepting, close idle connections, and give requests in progress time to finish.
+    server.server_close()
+    log(f"stopping on {server.stop_signal}: requests in progress have {limits.drain_timeout:g} seconds to finish")
+    left = server.finish_connections(limits.drain_timeout)
+    log(f"stopped; connections cut off: {left}" if left else "stopped")
+    LOG.flush(LOG_FLUSH_TIMEOUT)
 
 
 if __name__ == "__main__":

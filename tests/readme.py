@@ -233,8 +233,14 @@ def shell(command, result):
 
 
 def server_transcript(command, server):
-    """The server's terminal: the command, the line it prints when ready, its log."""
-    return f"$ {command}\n{server.ready}\n" + "".join(line + "\n" for line in server.log)
+    """The server's terminal while it runs: the command, the line it prints when ready, its log
+    (without the lines it logs when stopped)."""
+    running = []
+    for line in server.log:
+        if re.search(r"\d stopping on SIG", line):
+            break
+        running.append(line)
+    return f"$ {command}\n{server.ready}\n" + "".join(line + "\n" for line in running)
 
 
 # The troubleshooting table: each message it quotes must be one the programs print.

@@ -40,11 +40,13 @@ def gen_certs(folder, *options):
     return Path(folder)
 
 
-def openssl_sign(folder, name, issuer, issuer_key, extensions, start=None, end=None, key=None):
+def openssl_sign(folder, name, issuer, issuer_key, extensions, start=None, end=None, key=None, subject=None):
     """Sign a new certificate for CN=name with `openssl ca`, which, unlike
     `openssl x509`, can set any validity period (for expired certificates).
-    extensions is the text of an OpenSSL extensions section. Returns the paths
-    of the certificate and its key."""
+    extensions is the text of an OpenSSL extensions section. subject, in
+    openssl's -subj form, replaces /CN=name: it may have no CN, several, a
+    multi-valued part (/CN=a+CN=b) or any UTF-8. Returns the paths of the
+    certificate and its key."""
     folder = Path(folder)
     work = folder / f"{name}.ca"
     work.mkdir()
@@ -53,19 +55,21 @@ def openssl_sign(folder, name, issuer, issuer_key, extensions, start=None, end=N
         "[ca]\ndefault_ca = test\n"
         f"[test]\ndatabase = {work}/index.txt\nnew_certs_dir = {work}\nrand_serial = yes\n"
         "default_md = sha256\npolicy = any\nunique_subject = no\ndefault_days = 30\n"
-        "[any]\ncommonName = supplied\n"
+        "[any]\ncommonName = optional\n"
         "[req]\ndistinguished_name = dn\n[dn]\n"
         f"[ext]\n{extensions}\n")
     key = Path(key) if key else folder / f"{name}-key.pem"
     if not key.exists():
         check(run(["openssl", "genrsa", "-out", key, "2048"]))
     csr = work / "req.csr"
-    check(run(["openssl", "req", "-new", "-key", key, "-subj", f"/CN={name}", "-out", csr,
-               "-config", work / "openssl.cnf"]))
+    check(run(["openssl", "req", "-new", "-key", key, "-utf8", "-multivalue-rdn", "-subj", subject or f"/CN={name}",
+               "-out", csr, "-config", work / "openssl.cnf"]))
     cert = folder / f"{name}.pem"
     dates = ["-startdate", start, "-enddate", end] if start else []
     self_sign = ["-selfsign", "-keyfile", key] if issuer is None else ["-cert", issuer, "-keyfile", issuer_key]
-    check(run(["openssl", "ca", "-batch", "-notext", "-config", work / "openssl.cnf", "-extensions", "ext",
+    # -preserveDN: the subject exactly as requested, in its order, rather than rebuilt from the policy.
+    check(run(["openssl", "ca", "-batch", "-notext", "-utf8", "-preserveDN", "-config", work / "openssl.cnf",
+               "-extensions", "ext",
                *self_sign, *dates, "-in", csr, "-out", cert]))
     return cert, key
 
@@ -100,9 +104,13 @@ class Server:
 
     READY = re.compile(r"^server\.py: serving (https?://(\S+):(\d+)/hello) \(Ctrl-C stops\)$")
 
-    def __init__(self, cwd, *args, script=ROOT / "server.py", host="localhost"):
-        """host=None: a tutorial step, which takes only --port and listens on localhost."""
+    def __init__(self, cwd, *args, script=ROOT / "server.py", host="localhost", stderr=subprocess.PIPE,
+                 preexec_fn=None):
+        """host=None: a tutorial step, which takes only --port and listens on localhost. stderr other
+        than PIPE (a file descriptor, DEVNULL) goes to the server as is, and self.log stays empty;
+        preexec_fn runs in the server's process before Python starts."""
         self.cwd, self.args, self.script, self.host = cwd, args, script, host
+        self.stderr, self.preexec_fn = stderr, preexec_fn
         self.log = []
         self.changed = threading.Condition()
 
@@ -110,9 +118,8 @@ class Server:
         self.process = subprocess.Popen(
             [sys.executable, str(self.script), *(["--host", self.host] if self.host else []), "--port", "0",
              *map(str, self.args)],
-            cwd=self.cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=CLEAN_ENV,
-            # Ctrl-C (SIGINT) must reach the server even where the suite runs in the background.
-            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+            cwd=self.cwd, stdout=subprocess.PIPE, stderr=self.stderr, text=True, env=CLEAN_ENV,
+            preexec_fn=self._before_exec)
         self.reader = threading.Thread(target=self._read_log, daemon=True)
         self.reader.start()
         ready = self.process.stdout.readline().rstrip("\n")
@@ -127,7 +134,15 @@ class Server:
         self.base = self.url.rsplit("/", 1)[0]
         return self
 
+    def _before_exec(self):
+        # Ctrl-C (SIGINT) must reach the server even where the suite runs in the background.
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        if self.preexec_fn:
+            self.preexec_fn()
+
     def _read_log(self):
+        if self.process.stderr is None:
+            return
         for line in self.process.stderr:
             with self.changed:
                 self.log.append(line.rstrip("\n"))
@@ -168,7 +183,8 @@ class Server:
         status = self.process.wait(HANG_LIMIT)
         self.reader.join(HANG_LIMIT)
         self.process.stdout.close()
-        self.process.stderr.close()
+        if self.process.stderr:
+            self.process.stderr.close()
         return status
 
     def __exit__(self, *exc):

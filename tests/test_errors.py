@@ -1,6 +1,8 @@
 """Every mistake a reader can make gives one line that names the problem and
 the fix, and a non-zero exit; never a traceback."""
 
+import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -12,16 +14,20 @@ from pathlib import Path
 from support import ROOT, Server, client, free_port, gen_certs, run
 
 
-def server(*args, cwd):
+def server(*args, cwd, script=ROOT / "server.py"):
     """Run server.py expecting it to stop at once; return (status, stdout, stderr)."""
-    return run([sys.executable, ROOT / "server.py", "--port", "0", *args], cwd=cwd)
+    return run([sys.executable, script, "--port", "0", *args], cwd=cwd)
 
 
 class ErrorTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.folder = tempfile.TemporaryDirectory(prefix="mtls-test-")
-        top = Path(cls.folder.name)
+        top = cls.top = Path(cls.folder.name)
+        # A copy of the programs, so that the hints' paths to gen_certs.sh are known: ../gen_certs.sh
+        # from the folders below.
+        for name in ("server.py", "gen_certs.sh"):
+            shutil.copy2(ROOT / name, top / name)
         cls.certs = gen_certs(top / "tutorial")
         cls.other = gen_certs(top / "other")
         cls.empty = top / "empty"
@@ -39,37 +45,66 @@ class ErrorTest(unittest.TestCase):
 
 
 class ServerStartupErrorTest(ErrorTest):
+    def server(self, *args, cwd):
+        return server(*args, cwd=cwd, script=self.top / "server.py")
+
     def test_missing_certificate(self):
-        self.assertOneLine(server(cwd=self.empty),
+        self.assertOneLine(self.server(cwd=self.empty),
                            "server.py: cannot read cert.pem: No such file or directory; "
-                           "run `make certs` to create it")
+                           "run `../gen_certs.sh` to create it")
 
     def test_missing_key(self):
-        self.assertOneLine(server("--key", "nokey.pem", cwd=self.certs),
+        self.assertOneLine(self.server("--key", "nokey.pem", cwd=self.certs),
                            "server.py: cannot read nokey.pem: No such file or directory; "
-                           "run `make certs` to create it")
+                           "run `../gen_certs.sh` to create it")
 
     def test_missing_ca(self):
-        self.assertOneLine(server("--ca", "noca.pem", cwd=self.certs),
+        self.assertOneLine(self.server("--ca", "noca.pem", cwd=self.certs),
                            "server.py: cannot read noca.pem: No such file or directory; "
-                           "run `make certs` to create it")
+                           "run `../gen_certs.sh` to create it")
 
     def test_a_folder_instead_of_a_file(self):
-        self.assertOneLine(server("--cert", ".", cwd=self.certs),
-                           "server.py: cannot read .: Is a directory; run `make certs` to create it")
+        self.assertOneLine(self.server("--cert", ".", cwd=self.certs),
+                           "server.py: cannot read .: Is a directory; run `../gen_certs.sh` to create it")
 
     def test_key_that_does_not_match_the_certificate(self):
-        self.assertOneLine(server("--key", self.other / "key.pem", cwd=self.certs),
+        self.assertOneLine(self.server("--key", self.other / "key.pem", cwd=self.certs),
                            f"server.py: {self.other / 'key.pem'} is not the key of cert.pem; "
-                           "make a matching pair with `make certs` (gen_certs.sh --force)")
+                           "make a matching pair with `../gen_certs.sh --force`")
 
     def test_certificate_that_is_not_pem(self):
-        self.assertOneLine(server("--cert", self.not_pem, cwd=self.certs),
+        self.assertOneLine(self.server("--cert", self.not_pem, cwd=self.certs),
                            f"server.py: {self.not_pem} or key.pem is not a PEM certificate and key; "
-                           "make new ones with `make certs`")
+                           f"make new ones with `../gen_certs.sh --force {self.top}`")
+
+    def test_hints_name_gen_certs_sh_as_typed_from_where_the_server_runs(self):
+        # Beside gen_certs.sh, it is ./gen_certs.sh; for the files of `gen_certs.sh --ca`, with --ca.
+        self.assertOneLine(self.server(cwd=self.top),
+                           "server.py: cannot read cert.pem: No such file or directory; "
+                           "run `./gen_certs.sh` to create it")
+        self.assertOneLine(self.server("--cert", "pki/server.pem", cwd=self.top),
+                           "server.py: cannot read pki/server.pem: No such file or directory; "
+                           "run `./gen_certs.sh --ca pki` to create it")
+
+    def test_the_hinted_commands_fix_the_problem(self):
+        # From a folder of its own, with the real server.py: run each hint as given, then the server starts.
+        folder = self.top / "elsewhere"
+        folder.mkdir()
+        status, out, err = server(cwd=folder)
+        hint = re.fullmatch(r"server\.py: cannot read cert\.pem: .*; run `(.+)` to create it\n", err)
+        self.assertTrue(hint, err)
+        self.assertEqual(run(["bash", "-c", hint.group(1)], cwd=folder)[0], 0)
+        shutil.copy2(self.other / "key.pem", folder / "key.pem")
+        status, out, err = server(cwd=folder)
+        hint = re.fullmatch(r"server\.py: key\.pem is not the key of cert\.pem; make a matching pair with `(.+)`\n",
+                            err)
+        self.assertTrue(hint, err)
+        self.assertEqual(run(["bash", "-c", hint.group(1)], cwd=folder)[0], 0)
+        with Server(folder) as running:
+            self.assertEqual(client(running.url, cwd=folder), (0, "Hello, world!\n", ""))
 
     def test_ca_that_is_not_pem(self):
-        self.assertOneLine(server("--ca", self.not_pem, cwd=self.certs),
+        self.assertOneLine(self.server("--ca", self.not_pem, cwd=self.certs),
                            f"server.py: {self.not_pem} holds no PEM certificate; "
                            "pass the CA's certificate with --ca")
 
@@ -95,16 +130,23 @@ class ServerStartupErrorTest(ErrorTest):
                          "server.py: error: argument --port: 70000 is not a port number (0 to 65535)")
         self.assertNotIn("Traceback", err)
 
+    def assert_stopped(self, log, signal_name):
+        """The two lines of a clean stop, and nothing else."""
+        time = r"\d{4}/\d\d/\d\d \d\d:\d\d:\d\d"
+        self.assertEqual(len(log), 2, log)
+        self.assertRegex(log[0], rf"^{time} stopping on {signal_name}: requests in progress have 5 seconds to finish$")
+        self.assertRegex(log[1], rf"^{time} stopped$")
+
     def test_ctrl_c_stops_cleanly(self):
         with Server(self.certs) as running:
             running.process.send_signal(signal.SIGINT)
             self.assertEqual(running.process.wait(60), 0)
-        self.assertEqual(running.log, [])
+        self.assert_stopped(running.log, "SIGINT")
 
     def test_sigterm_stops_cleanly(self):
         with Server(self.certs) as running:
             self.assertEqual(running.stop(), 0)
-        self.assertEqual(running.log, [])
+        self.assert_stopped(running.log, "SIGTERM")
 
 
 class ClientErrorTest(ErrorTest):
