@@ -14,6 +14,7 @@ import argparse
 import getpass
 import http.client
 import os
+import shlex
 import socket
 import ssl
 import sys
@@ -177,6 +178,23 @@ def explain(error: Exception, url: str, timeout: float = TIMEOUT) -> str:
     return f"cannot fetch {url}: {error}"
 
 
+def gen_certs_command(path: str, *options: str) -> str:
+    """The gen_certs.sh command, as typed from the current folder, that makes path's kind of file
+    in path's folder: the shell script beside client.py, by the shorter of its two paths."""
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "gen_certs.sh")
+    try:
+        relative = os.path.relpath(script)
+    except ValueError:  # another drive, on Windows
+        relative = script
+    command = relative if len(relative) < len(script) else script
+    if not os.path.dirname(command):
+        command = os.path.join(".", command)
+    if os.path.basename(path) in ("ca.pem", "ca-key.pem", "server.pem", "server-key.pem"):
+        options = ("--ca", *options)  # the files of `gen_certs.sh --ca`
+    folder = os.path.dirname(path)
+    return " ".join(shlex.quote(word) for word in (command, *options, *([folder] if folder else [])))
+
+
 def seconds(text: str) -> float:
     """The value of --timeout: a number of seconds, more than 0 and at most LONGEST_TIMEOUT."""
     try:
@@ -243,7 +261,7 @@ def main(argv: Optional[list[str]] = None) -> None:
         try:
             open(path, "rb").close()
         except OSError as error:
-            fail(f"cannot read {path}: {error.strerror}; run `make certs` to create it")
+            fail(f"cannot read {path}: {error.strerror}; run `{gen_certs_command(path)}` to create it")
     try:
         context = make_client_context(args.ca, args.cert, args.key)
     except KeyIsEncrypted:
@@ -256,7 +274,8 @@ def main(argv: Optional[list[str]] = None) -> None:
         with open(args.key, "rb") as file:
             if b"ENCRYPTED" in file.read():  # the PEM header of an encrypted key says so
                 fail(f"cannot decrypt {args.key}: the passphrase is wrong")
-        fail(f"{args.cert} or {args.key} is not a PEM certificate and key; make new ones with `make certs`")
+        fail(f"{args.cert} or {args.key} is not a PEM certificate and key; "
+             f"make new ones with `{gen_certs_command(args.cert, '--force')}`")
 
     try:
         status, reason, body = fetch(args.url, context, args.timeout)

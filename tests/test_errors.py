@@ -26,7 +26,7 @@ class ErrorTest(unittest.TestCase):
         top = cls.top = Path(cls.folder.name)
         # A copy of the programs, so that the hints' paths to gen_certs.sh are known: ../gen_certs.sh
         # from the folders below.
-        for name in ("server.py", "gen_certs.sh"):
+        for name in ("server.py", "client.py", "gen_certs.sh"):
             shutil.copy2(ROOT / name, top / name)
         cls.certs = gen_certs(top / "tutorial")
         cls.other = gen_certs(top / "other")
@@ -150,6 +150,10 @@ class ServerStartupErrorTest(ErrorTest):
 
 
 class ClientErrorTest(ErrorTest):
+    def client(self, *args, cwd):
+        """The copy of client.py, whose hints name ../gen_certs.sh from the folders below."""
+        return client(*args, cwd=cwd, script=self.top / "client.py")
+
     def test_server_not_running(self):
         port = free_port()
         self.assertOneLine(client(f"https://localhost:{port}/hello", cwd=self.certs),
@@ -187,13 +191,14 @@ class ClientErrorTest(ErrorTest):
     def test_missing_files(self):
         for option in ("--ca", "--cert", "--key"):
             with self.subTest(option):
-                self.assertOneLine(client(option, "missing.pem", cwd=self.certs),
+                self.assertOneLine(self.client(option, "missing.pem", cwd=self.certs),
                                    "client.py: cannot read missing.pem: No such file or directory; "
-                                   "run `make certs` to create it")
+                                   "run `../gen_certs.sh` to create it")
 
     def test_no_certificates_at_all(self):
-        self.assertOneLine(client(cwd=self.empty),
-                           "client.py: cannot read cert.pem: No such file or directory; run `make certs` to create it")
+        self.assertOneLine(self.client(cwd=self.empty),
+                           "client.py: cannot read cert.pem: No such file or directory; "
+                           "run `../gen_certs.sh` to create it")
 
     def test_key_that_does_not_match_the_certificate(self):
         self.assertOneLine(client("--key", self.other / "key.pem", cwd=self.certs),
@@ -204,9 +209,9 @@ class ClientErrorTest(ErrorTest):
                            f"client.py: {self.not_pem} holds no PEM certificate; pass the CA's certificate with --ca")
 
     def test_certificate_that_is_not_pem(self):
-        self.assertOneLine(client("--cert", self.not_pem, cwd=self.certs),
+        self.assertOneLine(self.client("--cert", self.not_pem, cwd=self.certs),
                            f"client.py: {self.not_pem} or key.pem is not a PEM certificate and key; "
-                           "make new ones with `make certs`")
+                           f"make new ones with `../gen_certs.sh --force {self.top}`")
 
     def test_urls_that_are_not_https(self):
         # A usage error: argparse's usage line, the error, and exit status 2.

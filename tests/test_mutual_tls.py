@@ -80,6 +80,20 @@ class MutualTLSTest(unittest.TestCase):
         self.assertTrue(out.startswith("HTTP/1.1 200 OK\n"), out)
         self.assertTrue(out.endswith("\n\nHello, world!\n"), out)
 
+    def test_the_server_says_goodbye_with_close_notify(self):
+        # s_client reads to the end of the stream; a close without close_notify is an error to it.
+        identity = ("-CAfile", "cert.pem", "-cert", "cert.pem", "-key", "key.pem")
+        status, out, err = s_client(self.server.port, *identity, cwd=self.certs)
+        self.assertEqual(status, 0, err)
+        self.assertTrue(out.endswith("\n\nHello, world!\n"), out)
+        self.assertNotIn("unexpected eof", err)
+        # The step 4 server, which closes without it, shows what the test guards against.
+        step4 = Path(__file__).resolve().parent.parent / "steps/4-mutual-tls/server.py"
+        with Server(self.certs, script=step4, host=None) as plain_close:
+            status, out, err = s_client(plain_close.port, *identity, cwd=self.certs)
+        self.assertTrue(out.endswith("\n\nHello, world!\n"), out)
+        self.assertIn("unexpected eof while reading", err)
+
     def test_head_has_headers_and_no_body(self):
         status, out, err = curl("--head", "--cacert", "cert.pem", "--cert", "cert.pem", "--key", "key.pem",
                                 self.server.url, cwd=self.certs)

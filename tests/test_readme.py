@@ -57,6 +57,18 @@ class ReadmeTest(unittest.TestCase):
                     if not link.startswith(("#", "http")):
                         self.assertTrue((page.parent / link.split("#")[0]).exists(), link)
 
+    def test_every_test_it_names_exists(self):
+        import importlib
+        for page in readme.PAGES:
+            names = set(re.findall(r"`(test_\w+(?:\.\w+)*)`", page.read_text()))
+            for name in sorted(names):
+                with self.subTest(name):
+                    module, *attributes = name.split(".")
+                    target = importlib.import_module(module)
+                    for attribute in attributes:
+                        target = getattr(target, attribute)
+        self.assertGreater(len(set(re.findall(r"`(test_\w+(?:\.\w+)*)`", readme.README.read_text()))), 10)
+
     def test_troubleshooting_quotes_real_messages(self):
         messages = readme.troubleshooting_messages(readme.README.read_text())
         self.assertGreaterEqual(len(messages), 15)
