@@ -10,7 +10,10 @@ import asyncio
 import ssl
 import sys
 
-import aiohttp
+try:
+    import aiohttp
+except ImportError:
+    sys.exit("with_aiohttp.py: aiohttp is not installed; pip install aiohttp")
 
 
 async def fetch(url: str) -> str:

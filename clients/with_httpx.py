@@ -9,7 +9,10 @@ From the top folder, after `make certs` and with `make server` running (pip inst
 import ssl
 import sys
 
-import httpx
+try:
+    import httpx
+except ImportError:
+    sys.exit("with_httpx.py: httpx is not installed; pip install httpx")
 
 url = sys.argv[1] if len(sys.argv) > 1 else "https://localhost:8443/hello"
 context = ssl.create_default_context(cafile="cert.pem")  # trust only the tutorial's CA; check the host name

@@ -8,7 +8,10 @@ From the top folder, after `make certs` and with `make server` running (pip inst
 
 import sys
 
-import requests
+try:
+    import requests
+except ImportError:
+    sys.exit("with_requests.py: requests is not installed; pip install requests")
 
 url = sys.argv[1] if len(sys.argv) > 1 else "https://localhost:8443/hello"
 try:

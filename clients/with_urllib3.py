@@ -8,7 +8,10 @@ From the top folder, after `make certs` and with `make server` running (pip inst
 
 import sys
 
-import urllib3
+try:
+    import urllib3
+except ImportError:
+    sys.exit("with_urllib3.py: urllib3 is not installed; pip install urllib3")
 
 url = sys.argv[1] if len(sys.argv) > 1 else "https://localhost:8443/hello"
 http = urllib3.PoolManager(

@@ -187,5 +187,14 @@ class AiohttpTest(SnippetTests, unittest.TestCase):
     script = "with_aiohttp.py"
 
 
+class MissingLibraryTest(unittest.TestCase):
+    def test_each_snippet_without_its_library_says_so_in_one_line(self):
+        # -S leaves out site-packages, where every one of the four libraries lives.
+        for library in ("requests", "httpx", "urllib3", "aiohttp"):
+            with self.subTest(library):
+                self.assertEqual(run([sys.executable, "-S", CLIENTS / f"with_{library}.py"], cwd=CLIENTS),
+                                 (1, "", f"with_{library}.py: {library} is not installed; pip install {library}\n"))
+
+
 if __name__ == "__main__":
     unittest.main()
