@@ -244,7 +244,7 @@ def nginx_transcripts(top, pki_server, shown_ports):
         with Nginx(top, {9443: free_port(), 8443: first.port, 8444: second.port}) as nginx:
             shown_ports.update({first.port: 8443, second.port: 8444, nginx.port: 9443})
             url = "https://localhost:9443/hello"
-            # nginx takes turns, from the first server on: the client.py's request goes to 8443, curl's to 8444.
+            # nginx takes turns, from the first server on: client.py's request goes to 8443, curl's to 8444.
             shown["nginx-client"] = shell(
                 f"python3 client.py {url} --ca pki/ca.pem --cert pki/client.pem --key pki/client-key.pem",
                 client(nginx.url, "--ca", "pki/ca.pem", "--cert", "pki/client.pem", "--key", "pki/client-key.pem",
