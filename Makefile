@@ -34,9 +34,9 @@ test: ## run the whole test suite
 bench: ## load server.py beside openssl s_server and the plain handler (about 30 s)
 	@$(PYTHON) bench/bench.py
 
-clean: ## remove what the tutorial makes: certificates, keys, CRLs, .p12 files, pki/, original/, ca-db/, __pycache__/
+clean: ## remove what the tutorial makes: certificates, keys, CRLs, .p12 files, pki/, original/, ca-db/, nginx-run/, __pycache__/
 	rm -f cert.pem key.pem ca.pem ca-key.pem server.pem server-key.pem client.pem client-key.pem crl.pem *.p12
-	rm -rf pki original ca-db
+	rm -rf pki original ca-db nginx-run
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
 help: ## list these targets

@@ -18,11 +18,13 @@ and Ctrl-C stop it cleanly: requests in progress finish first.
 import argparse
 import dataclasses
 import errno
+import functools
 import http.server
 import io
 import ipaddress
 import os
 import queue
+import re
 import shlex
 import signal
 import socket
@@ -208,11 +210,16 @@ def escape_dn_value(value: str) -> str:
     return "".join(escaped)
 
 
+def common_names(subject: Tuple) -> List[str]:
+    """Every Common Name in a subject, as getpeercert() or parse_distinguished_name gives it."""
+    return [value for rdn in subject for key, value in rdn if key == "commonName"]
+
+
 def refusal(subject: Tuple, allowed_names: "set[str]") -> str:
     """Why a client with this certificate subject may not ask anything; "" if it may."""
     if not allowed_names:
         return ""
-    names = [value for rdn in subject for key, value in rdn if key == "commonName"]
+    names = common_names(subject)
     # A certificate with no name, or two, must not be matched on a guess.
     if not names:
         return "client certificate has no Common Name"
@@ -221,6 +228,96 @@ def refusal(subject: Tuple, allowed_names: "set[str]") -> str:
     if names[0] not in allowed_names:
         return f"client {names[0]!r} is not allowed"
     return ""
+
+
+# Who the client is behind a proxy. nginx ends the client's TLS and calls us with a certificate of
+# its own, which proves only that nginx is calling; it says whom each request is for in a header,
+# written as RFC 4514 says (its $ssl_client_s_dn). Anyone can send a header, so we believe it
+# only on connections whose certificate is the proxy's (--trusted-proxy).
+
+CLIENT_SUBJECT_HEADER = "X-Client-Subject"
+
+
+def dn_characters(excluded: str) -> str:
+    """A regular expression's class of the characters a value may hold unescaped: printable ASCII
+    but excluded, and the bytes of UTF-8 (as http.server gives a header: one byte, one character)."""
+    printable = "".join(re.escape(chr(code)) for code in range(0x20, 0x7F) if chr(code) not in excluded)
+    return f"[{printable}\\x80-\\xff]"
+
+
+# RFC 4514's grammar of one attribute (type=value) and what follows it. The value is `#` and the hex of
+# its DER encoding, as OpenSSL writes types it does not know; or text, in which `"+,;<>\`, a space or
+# `#` first and a space last are escaped with a backslash, and any byte may be written \XX (nginx
+# writes controls and the UTF-8 of non-ASCII characters so). Raw controls are refused.
+_DN_TYPE = r"([A-Za-z][A-Za-z0-9-]*|[0-9]+(?:\.[0-9]+)+)"  # a name such as CN, or an OID such as 2.5.4.3
+_DN_PAIR = r'\\(?:[0-9A-Fa-f]{2}|[ "#+,;<=>\\])'  # an escaped byte or character
+_DN_FIRST, _DN_MIDDLE, _DN_LAST = dn_characters('"+,;<>\\ #'), dn_characters('"+,;<>\\'), dn_characters('"+,;<>\\ ')
+_DN_TEXT = f"((?:(?:{_DN_FIRST}|{_DN_PAIR})(?:(?:{_DN_MIDDLE}|{_DN_PAIR})*(?:{_DN_LAST}|{_DN_PAIR}))?)?)"
+DN_ATTRIBUTE = re.compile(f"{_DN_TYPE}=(?:#((?:[0-9A-Fa-f]{{2}})+)|{_DN_TEXT})([,+]|\\Z)")
+DN_ESCAPE = re.compile(r"\\([0-9A-Fa-f]{2}|.)")
+# The names RFC 4514 writes for getpeercert()'s, back again; matched without regard to case,
+# so that OpenSSL's "street" is STREET. Other types keep their name as written.
+DN_LONG_NAMES = {short: name for name, short in RFC_4514_NAMES.items()}
+# DER's string types (their tag: how their bytes are text), for a value written in hex.
+DER_STRINGS = {0x0C: "utf-8", 0x12: "ascii", 0x13: "ascii", 0x14: "latin-1", 0x16: "ascii", 0x1A: "ascii",
+               0x1C: "utf-32-be", 0x1E: "utf-16-be"}
+
+
+def parse_distinguished_name(text: str) -> Tuple:
+    """Read an RFC 4514 string such as "CN=bob,O=Example" (its bytes as Latin-1 characters, as
+    http.server decodes a header) into getpeercert()'s form of a subject, so that describe_subject
+    and refusal treat it as a certificate's own; ValueError, saying why, if text is anything else
+    (nothing is guessed: a wrong guess would be someone else's name)."""
+    rdns: List[List[Tuple[str, str]]] = [[]]
+    position = 0
+    while True:
+        match = DN_ATTRIBUTE.match(text, position)
+        if not match:
+            raise ValueError(f"not an RFC 4514 name (from character {position + 1} on)")
+        name, hex_value, text_value, separator = match.groups()
+        value = der_string(bytes.fromhex(hex_value)) if hex_value else unescape_dn_value(text_value)
+        rdns[-1].append((DN_LONG_NAMES.get(name.upper(), name), value))
+        if not separator:
+            break
+        if separator == ",":  # a new part; "+" adds to this one
+            rdns.append([])
+        position = match.end()
+    # The string names the most specific part first; a certificate, and getpeercert(), the other way round.
+    return tuple(tuple(reversed(rdn)) for rdn in reversed(rdns))
+
+
+def unescape_dn_value(value: str) -> str:
+    """An attribute value with its escapes undone: its bytes, raw or \\XX, are UTF-8."""
+    if value.isascii() and "\\" not in value:
+        return value
+    raw = DN_ESCAPE.sub(lambda match: chr(int(match.group(1), 16)) if len(match.group(1)) == 2 else match.group(1),
+                        value)
+    try:
+        return raw.encode("latin-1").decode("utf-8")  # every character stands for one byte here
+    except UnicodeDecodeError:
+        raise ValueError("not an RFC 4514 name (a value is not UTF-8)") from None
+
+
+def der_string(data: bytes) -> str:
+    """The text of a value written in hex: the DER encoding (tag, length, bytes) of a string."""
+    if len(data) >= 2 and data[0] in DER_STRINGS:
+        length, start = data[1], 2
+        if length & 0x80:  # the long form: the length is in the next (length & 0x7F) bytes
+            start += length & 0x7F
+            length = int.from_bytes(data[2:start], "big")
+        if length == len(data) - start:
+            try:
+                return data[start:].decode(DER_STRINGS[data[0]])
+            except UnicodeDecodeError:
+                pass
+    raise ValueError("not an RFC 4514 name (a value in hex is not a string)")
+
+
+@functools.lru_cache(maxsize=1024)  # a proxy sends the same few subjects again and again: read each once
+def read_client_subject(header: str) -> Tuple[Tuple, str]:
+    """The subject in a proxy's X-Client-Subject, and how the log shows it; ValueError if malformed."""
+    subject = parse_distinguished_name(header)
+    return subject, describe_subject(subject)
 
 
 def make_server_context(cert: str, key: str, ca: str) -> ssl.SSLContext:
@@ -290,13 +387,18 @@ class HelloHandler(http.server.BaseHTTPRequestHandler):
         self.requests_served = 0
         # The handshake proved who the client is, once for the whole connection.
         subject = self.connection.getpeercert()["subject"]
-        self.client_subject = describe_subject(subject)
-        self.refusal = refusal(subject, self.server.allowed_names)
+        self.peer_subject = describe_subject(subject)
+        self.peer_refusal = refusal(subject, self.server.allowed_names)
+        # Exactly one Common Name, as --allow demands: a second one must not make anyone a proxy.
+        self.peer_is_proxy = (self.server.trusted_proxy is not None
+                              and common_names(subject) == [self.server.trusted_proxy])
 
     def handle_one_request(self) -> None:
         """Read one request and answer it: http.server's own steps, with a deadline on every read."""
         limits = self.server.limits
         kept_alive = self.requests_served > 0
+        # Whom this request is for: the connection's client, until identify() reads the proxy's header.
+        self.client_subject, self.refusal, self.via = self.peer_subject, self.peer_refusal, ""
         if kept_alive:
             self.reader.deadline = time.monotonic() + limits.idle_timeout
         waiting = True
@@ -366,11 +468,47 @@ class HelloHandler(http.server.BaseHTTPRequestHandler):
             return False
         return True
 
+    def identify(self) -> bool:
+        """Take the client's identity from X-Client-Subject if the trusted proxy sent the request;
+        False if the request was refused instead (400).
+
+        Done for every request: a proxy sends many clients' requests on one connection.
+        """
+        values = self.headers.get_all(CLIENT_SUBJECT_HEADER)
+        if not self.peer_is_proxy:
+            if values:
+                # Anyone can write a header: from a client it proves nothing, and so it changes nothing.
+                hint = "" if self.server.trusted_proxy else " (there is no --trusted-proxy)"
+                log(f"{format_address(self.client_address)} ignored {CLIENT_SUBJECT_HEADER} "
+                    f"from a client that is not the trusted proxy{hint}")
+            return True
+        # nginx sets the header on every request: without it, the proxy's own identity would stand in
+        # for a client's (and --allow judge the proxy), so a proxy that lost the line fails loudly.
+        if not values:
+            problem = f"{CLIENT_SUBJECT_HEADER} is missing"
+        elif len(values) > 1:
+            problem = f"{CLIENT_SUBJECT_HEADER} was sent {len(values)} times"  # which one would be the client?
+        else:
+            try:
+                subject, self.client_subject = read_client_subject(values[0])
+            except ValueError as error:
+                problem = f'{CLIENT_SUBJECT_HEADER} "{quote_field(values[0])}" is {error}'
+            else:
+                self.refusal = refusal(subject, self.server.allowed_names)
+                self.via = self.peer_subject
+                return True
+        log(f"{format_address(self.client_address)} bad request from the trusted proxy: {problem}")
+        self.reply(400, f"400 bad request: {problem}\n".encode())
+        return False
+
     def do_GET(self) -> None:
+        if not self.identify():
+            return
         # Authentication is done; here we decide whether this client may ask.
         if self.refusal:
             log(f"{format_address(self.client_address)} forbidden: {quote_field(self.refusal)}")
-            self.reply(403, f"403 forbidden: {self.refusal}\n".encode(), close=True)
+            # A refused client gets nothing more on its connection; a proxy's carries others' requests.
+            self.reply(403, f"403 forbidden: {self.refusal}\n".encode(), close=not self.via)
         elif self.path.split("?", 1)[0] == "/hello":  # as in Go, the query does not change the route
             self.reply(200, b"Hello, world!\n")
         else:
@@ -390,8 +528,9 @@ class HelloHandler(http.server.BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def log_request(self, code="-", size="-") -> None:
+        via = f' via="{quote_field(self.via)}"' if self.via else ""  # the proxy that vouched for the client
         log(f'{format_address(self.client_address)} "{quote_field(self.requestline)}" {code} '
-            f'client="{quote_field(self.client_subject)}"')
+            f'client="{quote_field(self.client_subject)}"{via}')
 
     def log_message(self, format: str, *args) -> None:
         # http.server's messages quote what the client sent with repr(), which leaves `"` as it is.
@@ -403,9 +542,10 @@ class HelloServer(http.server.ThreadingHTTPServer):
     request_queue_size = 128
 
     def __init__(self, address: Tuple[str, int], context: ssl.SSLContext, allowed_names: Iterable[str] = (),
-                 limits: Limits = Limits()) -> None:
+                 limits: Limits = Limits(), trusted_proxy: Optional[str] = None) -> None:
         self.context = context
         self.allowed_names = set(allowed_names)
+        self.trusted_proxy = trusted_proxy  # the Common Name whose X-Client-Subject we believe
         self.limits = limits
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         self.changed = threading.Condition(threading.Lock())  # guards the three below
@@ -635,6 +775,9 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     parser.add_argument("--ca", default="cert.pem", help="CA that signs client certificates (default: cert.pem)")
     parser.add_argument("--allow", action="append", default=[], metavar="NAME", type=client_name,
                         help="admit only clients whose certificate Common Name is NAME (repeatable)")
+    parser.add_argument("--trusted-proxy", metavar="NAME", type=client_name,
+                        help=f"take each request's client from its {CLIENT_SUBJECT_HEADER} header (nginx's "
+                             "$ssl_client_s_dn) on connections from the client whose Common Name is NAME only")
     parser.add_argument("--max-connections", type=positive_integer, default=MAX_CONNECTIONS, metavar="N",
                         help=f"connections served at once; more are closed at once (default: {MAX_CONNECTIONS})")
     parser.add_argument("--handshake-timeout", type=seconds, default=HANDSHAKE_TIMEOUT, metavar="SECONDS",
@@ -716,7 +859,7 @@ def main(argv: Optional[List[str]] = None) -> None:
                     header_timeout=args.header_timeout, idle_timeout=args.idle_timeout,
                     drain_timeout=args.drain_timeout)
     try:
-        server = HelloServer((args.host, args.port), context, args.allow, limits)
+        server = HelloServer((args.host, args.port), context, args.allow, limits, args.trusted_proxy)
     except socket.gaierror as error:
         sys.exit(f"server.py: cannot listen on {args.host}: {error.strerror}; check --host")
     except OSError as error:

@@ -32,8 +32,8 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from support import (CLIENT_EXTENSIONS, ROOT, SERVER_EXTENSIONS, STEPS, Server, check, client,  # noqa: E402
-                     curl, free_port, gen_certs, openssl_sign, run, s_client)
+from support import (CLIENT_EXTENSIONS, ROOT, SERVER_EXTENSIONS, STEPS, Nginx, Server, check, client,  # noqa: E402
+                     curl, free_port, gen_certs, nginx_path, openssl_sign, run, s_client)
 
 README = ROOT / "README.md"
 PAGES = [README, *sorted((ROOT / "docs").glob("*.md"))]
@@ -94,9 +94,11 @@ def diff(old, new):
 # The sources of output blocks: real runs in a scratch folder.
 
 def transcripts():
-    """Run every command the README shows; return {name: its transcript}."""
+    """Run every command the README shows; return {name: its transcript}. Without nginx, the
+    transcripts of nginx (NGINX_OUTPUTS) are missing."""
     shown = {}
     started = []
+    shown_ports = {}  # {port the system picked: port the page shows}, beyond a server's default one
 
     def serve(cwd, *args, **options):
         """A Server, remembered so that its port can be shown as the default one."""
@@ -213,12 +215,55 @@ def transcripts():
         shown["allow-server"] = server_transcript("python3 server.py " + " ".join(pki_server) + " --allow client",
                                                   server)
 
+        # Behind nginx: its certificate, two servers that believe it, nginx, and clients calling through it.
+        if nginx_path():
+            shown.update(nginx_transcripts(top, pki_server, shown_ports))
+
     # Show each server on the port a reader's server would have: the default one.
     default_ports = {server.port: 8080 if server.url.startswith("http:") else 8443 for server in started}
+    default_ports.update(shown_ports)
     for name, text in shown.items():
         for port, default in default_ports.items():
             text = text.replace(f":{port}/", f":{default}/").replace(f":{port};", f":{default};")
         shown[name] = text.replace(scratch, "")
+    return shown
+
+
+NGINX_OUTPUTS = ["nginx-cert", "nginx-server-1", "nginx-server-2", "nginx-start", "nginx-client", "nginx-curl",
+                 "nginx-direct", "nginx-no-cert"]
+
+
+def nginx_transcripts(top, pki_server, shown_ports):
+    """The commands of docs/production.md's nginx section, run in top, where pki/ is made already."""
+    shown = {"nginx-cert": shell("./gen_certs.sh --client nginx pki",
+                                 run(["bash", "gen_certs.sh", "--client", "nginx", "pki"], cwd=top))}
+    proxied = ["--trusted-proxy", "nginx", *pki_server]
+    pem = ["--cacert", "pki/ca.pem", "--cert", "pki/client.pem", "--key", "pki/client-key.pem"]
+    forged = ["-H", "X-Client-Subject: CN=admin"]
+    with Server(top, *proxied) as first, Server(top, *proxied) as second:
+        with Nginx(top, {9443: free_port(), 8443: first.port, 8444: second.port}) as nginx:
+            shown_ports.update({first.port: 8443, second.port: 8444, nginx.port: 9443})
+            url = "https://localhost:9443/hello"
+            # nginx takes turns, from the first server on: client.py's request goes to 8443, curl's to 8444.
+            shown["nginx-client"] = shell(
+                f"python3 client.py {url} --ca pki/ca.pem --cert pki/client.pem --key pki/client-key.pem",
+                client(nginx.url, "--ca", "pki/ca.pem", "--cert", "pki/client.pem", "--key", "pki/client-key.pem",
+                       cwd=top))
+            first.wait_for_log('"GET /hello HTTP/1.1" 200')
+            shown["nginx-curl"] = shell(f"curl {' '.join(pem)} -H 'X-Client-Subject: CN=admin' {url}",
+                                        curl(*pem, *forged, nginx.url, cwd=top))
+            second.wait_for_log('"GET /hello HTTP/1.1" 200')
+            shown["nginx-direct"] = shell(
+                f"curl {' '.join(pem)} -H 'X-Client-Subject: CN=admin' https://localhost:8443/hello",
+                curl(*pem, *forged, first.url, cwd=top))
+            first.wait_for_log('"GET /hello HTTP/1.1" 200 client="[^"]*"$')
+            shown["nginx-no-cert"] = shell(f"curl --cacert pki/ca.pem {url}",
+                                           curl("--cacert", "pki/ca.pem", nginx.url, cwd=top))
+            nginx_log = list(nginx.log)
+    shown["nginx-start"] = ('$ mkdir -p nginx-run\n$ nginx -p "$PWD/nginx-run" -c "$PWD/nginx/mtls-proxy.conf"\n'
+                            + "".join(line + "\n" for line in nginx_log))
+    for name, server, port in (("nginx-server-1", first, 8443), ("nginx-server-2", second, 8444)):
+        shown[name] = server_transcript(f"python3 server.py --port {port} " + " ".join(proxied), server)
     return shown
 
 
@@ -326,6 +371,12 @@ MASKS = [
     (re.compile(r"[\w./-]+\.c:\d+"), "SOURCE.c:LINE"),
     (re.compile(r"Python/[\d.]+"), "Python/VERSION"),
     (re.compile(r"OpenSSL/[\w.]+"), "OpenSSL/VERSION"),
+    (re.compile(r"nginx/[\d.]+"), "nginx/VERSION"),
+    # nginx's log: its process ids, and what it says about the system it runs on.
+    (re.compile(r"\] \d+#\d+: "), "] PID#TID: "),
+    (re.compile(r"(PID#TID: )OS: [^\n]*"), r"\1OS: SYSTEM"),
+    (re.compile(r"(PID#TID: getrlimit\(RLIMIT_NOFILE\)): \d+:\d+"), r"\1: N:N"),
+    (re.compile(r"(PID#TID: start worker process) \d+"), r"\1 PID"),
     (re.compile(r"error:[0-9A-F]{8}:[^\n]*?:"), "error:CODE:"),
 ]
 
@@ -339,9 +390,17 @@ def mask(text):
 _outputs = None
 
 
-def expected_blocks(readme):
-    """Yield (match, the block's text from its source) for every tied block."""
+def outputs():
+    """transcripts(), run once."""
     global _outputs
+    if _outputs is None:
+        _outputs = transcripts()
+    return _outputs
+
+
+def expected_blocks(readme):
+    """Yield (match, the block's text from its source) for every tied block, but the outputs
+    that transcripts() could not make (see NGINX_OUTPUTS)."""
     for match in MARKER.finditer(readme):
         kind, args = match.group(1), match.group(2).split()
         if kind == "file":
@@ -355,9 +414,8 @@ def expected_blocks(readme):
         elif kind == "bench":
             yield match, bench_shape()
         elif kind == "output":
-            if _outputs is None:
-                _outputs = transcripts()
-            yield match, _outputs[args[0]]
+            if args[0] in outputs() or args[0] not in NGINX_OUTPUTS:
+                yield match, outputs()[args[0]]
         else:
             raise ValueError(f"unknown check kind {kind!r}")
 

@@ -7,11 +7,13 @@ hung test; no test measures time.
 
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -213,3 +215,72 @@ def free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def nginx_path():
+    """The nginx command, or None. Debian installs it in /usr/sbin, which a user's PATH may lack."""
+    path = os.pathsep.join([os.environ.get("PATH", os.defpath), "/usr/sbin", "/usr/local/sbin"])
+    return shutil.which("nginx", path=path)
+
+
+class Nginx:
+    """The real nginx in the foreground with the repository's nginx/mtls-proxy.conf, never the
+    system's service: the file is copied to top/nginx/ with each port replaced as ports says
+    ({port in the file: port to use}), so its certificates are top/pki/; its pid file goes in
+    top/nginx-run/, the folder given with -p. Its stderr is collected in self.log.
+
+        with Nginx(top, {9443: free_port(), 8443: first.port, 8444: second.port}) as nginx:
+            nginx.url  # https://localhost:PORT/hello
+    """
+
+    def __init__(self, top, ports):
+        self.top, self.ports = Path(top), ports
+        self.log = []
+
+    def __enter__(self):
+        config = (ROOT / "nginx" / "mtls-proxy.conf").read_text()
+        found = re.findall(r"\b127\.0\.0\.1:(\d+)\b", config)
+        if sorted(found) != sorted(map(str, self.ports)):
+            raise AssertionError(f"nginx/mtls-proxy.conf has the ports {found}, not {sorted(self.ports)}")
+        config = re.sub(r"\b127\.0\.0\.1:(\d+)\b", lambda m: f"127.0.0.1:{self.ports[int(m.group(1))]}", config)
+        (self.top / "nginx").mkdir(exist_ok=True)
+        (self.top / "nginx" / "mtls-proxy.conf").write_text(config)
+        (self.top / "nginx-run").mkdir(exist_ok=True)
+        self.port = self.ports[9443]
+        self.url = f"https://localhost:{self.port}/hello"
+        # As `nginx -p "$PWD/nginx-run" -c "$PWD/nginx/mtls-proxy.conf"` in top.
+        self.process = subprocess.Popen(
+            [nginx_path(), "-p", str(self.top / "nginx-run"), "-c", str(self.top / "nginx" / "mtls-proxy.conf")],
+            cwd=self.top, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            env=CLEAN_ENV)
+        self.reader = threading.Thread(target=self._read_log, daemon=True)
+        self.reader.start()
+        deadline = time.monotonic() + HANG_LIMIT
+        while time.monotonic() < deadline and self.process.poll() is None:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return self
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise AssertionError(f"nginx did not start: {self.log}")
+
+    def _read_log(self):
+        for line in self.process.stderr:
+            self.log.append(line.rstrip("\n"))
+
+    def stop(self):
+        """SIGQUIT, nginx's graceful stop; return the exit status."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGQUIT)
+        try:
+            status = self.process.wait(HANG_LIMIT)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            status = self.process.wait()
+        self.reader.join(HANG_LIMIT)
+        self.process.stderr.close()
+        return status
+
+    def __exit__(self, *exc):
+        self.stop()

@@ -57,9 +57,12 @@ class MakeCleanTest(unittest.TestCase):
             check(run(["openssl", "req", "-newkey", "rsa:2048", "-new", "-nodes", "-x509", "-days", "3650",
                        "-out", "cert.pem", "-keyout", "key.pem", "-subj", "/CN=localhost"], cwd=tree / "original"))
             check(run([sys.executable, "-m", "compileall", "-q", "."], cwd=tree))
+            # nginx's runtime folder (docs/production.md), with the pid file of a running nginx.
+            (tree / "nginx-run").mkdir()
+            (tree / "nginx-run" / "nginx.pid").write_text("1\n")
             made = {path.relative_to(tree) for path in tree.rglob("*")}
             for name in ("cert.pem", "key.pem", "ca.pem", "client.p12", "pki/bob.p12", "original/key.pem",
-                         "tests/__pycache__"):
+                         "tests/__pycache__", "nginx-run/nginx.pid"):
                 self.assertIn(Path(name), made)
 
             check(run(["make", "--no-print-directory", "clean"], cwd=tree))

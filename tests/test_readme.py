@@ -7,7 +7,7 @@ import unittest
 from pathlib import Path
 
 import readme
-from support import ROOT
+from support import ROOT, nginx_path
 
 WORDS = 7000  # the whole README
 WORDS_TO_MUTUAL_TLS = 3000  # from the top to the first mutual-TLS "Hello, world!"
@@ -38,6 +38,15 @@ class ReadmeTest(unittest.TestCase):
                 self.assertEqual(len(fences), len(list(readme.MARKER.finditer(text))),
                                  "a code block without a <!-- check: ... --> comment")
         self.assertGreater(len(list(readme.MARKER.finditer(readme.README.read_text()))), 20)
+
+    def test_the_nginx_transcripts_are_checked(self):
+        # Without nginx, test_every_block_matches_its_source cannot check them: this says so.
+        if not nginx_path():
+            self.skipTest("nginx is not installed: the nginx transcripts of docs/production.md are not checked")
+        shown = (ROOT / "docs" / "production.md").read_text()
+        for name in readme.NGINX_OUTPUTS:
+            self.assertIn(name, readme.outputs())
+            self.assertIn(f"<!-- check: output {name} -->", shown)
 
     def test_every_step_program_is_shown_or_diffed(self):
         shown = " ".join(match.group(2) for match in readme.MARKER.finditer(readme.README.read_text()))
