@@ -250,6 +250,17 @@ class Limits:
     drain_timeout: float = DRAIN_TIMEOUT
 
 
+@dataclasses.dataclass(frozen=True)
+class CertificateFiles:
+    """The files the server's TLS settings are read from: --cert, --key and --ca."""
+    cert: str
+    key: str
+    ca: str
+
+    def __str__(self) -> str:
+        return ", ".join((self.cert, self.key, self.ca))
+
+
 class RequestReader(io.RawIOBase):
     """A connection's incoming bytes, read under a deadline, like Go's SetReadDeadline.
 
@@ -665,24 +676,41 @@ def gen_certs_command(path: str, *options: str) -> str:
     return " ".join(shlex.quote(word) for word in (command, *options, *([folder] if folder else [])))
 
 
-def load_context(args: argparse.Namespace) -> ssl.SSLContext:
-    """make_server_context, with every failure turned into one line that says what to do."""
-    for path in (args.cert, args.key, args.ca):
+class CertificateFilesError(Exception):
+    """A certificate file the server cannot use: what is wrong with it, and what to do."""
+
+    def __init__(self, problem: str, fix: str) -> None:
+        super().__init__(f"{problem}; {fix}")
+        self.problem = problem
+        self.fix = fix
+
+
+def read_context(files: CertificateFiles) -> ssl.SSLContext:
+    """make_server_context from files; CertificateFilesError names the file that fails, and the fix."""
+    for path in (files.cert, files.key, files.ca):
         try:
             open(path, "rb").close()
         except OSError as error:
-            sys.exit(f"server.py: cannot read {path}: {error.strerror}; "
-                     f"run `{gen_certs_command(path)}` to create it")
+            raise CertificateFilesError(f"cannot read {path}: {error.strerror}",
+                                        f"run `{gen_certs_command(path)}` to create it")
     try:
-        return make_server_context(args.cert, args.key, args.ca)
+        return make_server_context(files.cert, files.key, files.ca)
     except ssl.SSLError as error:
         if error.reason == "KEY_VALUES_MISMATCH":
-            sys.exit(f"server.py: {args.key} is not the key of {args.cert}; "
-                     f"make a matching pair with `{gen_certs_command(args.cert, '--force')}`")
+            raise CertificateFilesError(f"{files.key} is not the key of {files.cert}",
+                                        f"make a matching pair with `{gen_certs_command(files.cert, '--force')}`")
         if error.reason == "NO_CERTIFICATE_OR_CRL_FOUND":
-            sys.exit(f"server.py: {args.ca} holds no PEM certificate; pass the CA's certificate with --ca")
-        sys.exit(f"server.py: {args.cert} or {args.key} is not a PEM certificate and key; "
-                 f"make new ones with `{gen_certs_command(args.cert, '--force')}`")
+            raise CertificateFilesError(f"{files.ca} holds no PEM certificate", "pass the CA's certificate with --ca")
+        raise CertificateFilesError(f"{files.cert} or {files.key} is not a PEM certificate and key",
+                                    f"make new ones with `{gen_certs_command(files.cert, '--force')}`")
+
+
+def load_context(files: CertificateFiles) -> ssl.SSLContext:
+    """read_context at start-up, where a failure is one line that says what to do, and exit status 1."""
+    try:
+        return read_context(files)
+    except CertificateFilesError as error:
+        sys.exit(f"server.py: {error}")
 
 
 def keep_standard_streams_open() -> None:
@@ -711,7 +739,8 @@ def url_host(host: str) -> str:
 def main(argv: Optional[List[str]] = None) -> None:
     keep_standard_streams_open()
     args = parse_args(argv)
-    context = load_context(args)
+    files = CertificateFiles(args.cert, args.key, args.ca)
+    context = load_context(files)
     limits = Limits(max_connections=args.max_connections, handshake_timeout=args.handshake_timeout,
                     header_timeout=args.header_timeout, idle_timeout=args.idle_timeout,
                     drain_timeout=args.drain_timeout)
