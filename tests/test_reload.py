@@ -1,0 +1,206 @@
+"""server.py --crl and SIGHUP: a revoked client is refused during the handshake, and a
+reload puts new certificates and CRLs in force for new connections, without a restart,
+while connections already open go on. A reload that fails changes nothing but the log.
+
+Everything is real: certificates from gen_certs.sh --ca, --revoke and --renew, the
+server as a process, SIGHUP from os.kill, and curl and openssl s_client as peers.
+"""
+
+import http.client
+import os
+import re
+import shutil
+import signal
+import ssl
+import sys
+import tempfile
+import unittest
+from pathlib import Path
+
+from support import HANG_LIMIT, ROOT, Server, check, curl, run
+
+TIME = r"\d{4}/\d\d/\d\d \d\d:\d\d:\d\d"
+HANDSHAKE_ERROR = rf"^{TIME} TLS handshake error from 127\.0\.0\.1:\d+: "
+REVOKED = HANDSHAKE_ERROR + "client certificate rejected: certificate revoked$"
+FILES = ["--ca", "pki/ca.pem", "--cert", "pki/server.pem", "--key", "pki/server-key.pem"]
+WITH_CRL = FILES + ["--crl", "pki/crl.pem"]
+
+
+class PkiTest(unittest.TestCase):
+    """Each test has a folder of its own with copies of server.py and gen_certs.sh, so that the hints
+    read `./gen_certs.sh`, and a CA in pki/ with clients bob and carol."""
+
+    def setUp(self):
+        folder = tempfile.TemporaryDirectory(prefix="mtls-test-")
+        self.addCleanup(folder.cleanup)
+        self.top = Path(folder.name)
+        for name in ("server.py", "gen_certs.sh"):
+            shutil.copy2(ROOT / name, self.top / name)
+        self.pki = self.top / "pki"
+        self.gen_certs("--ca", "pki")
+        self.gen_certs("--client", "bob", "pki")
+        self.gen_certs("--client", "carol", "pki")
+
+    def gen_certs(self, *args):
+        return check(run(["bash", "gen_certs.sh", *args], cwd=self.top))
+
+    def server(self, *args):
+        return Server(self.top, *args, script=self.top / "server.py")
+
+    def start(self, *args):
+        """Run server.py to its end (it fails to start); return (status, stdout, stderr)."""
+        return run([sys.executable, "server.py", *args], cwd=self.top)
+
+    def connect(self, server, name):
+        """A keep-alive HTTPS connection to server as client name."""
+        context = ssl.create_default_context(cafile=str(self.pki / "ca.pem"))
+        context.load_cert_chain(str(self.pki / f"{name}.pem"), str(self.pki / f"{name}-key.pem"))
+        connection = http.client.HTTPSConnection("127.0.0.1", server.port, context=context, timeout=HANG_LIMIT)
+        self.addCleanup(connection.close)
+        return connection
+
+    def ask(self, server, name, connection=None):
+        """GET /hello as client name, on connection or a new one: (status, body), or the reason of the
+        TLS alert that refused the client."""
+        connection = connection or self.connect(server, name)
+        try:
+            connection.request("GET", "/hello")
+            response = connection.getresponse()
+            return response.status, response.read()
+        # Under TLS 1.3 the client learns of a refusal late: on its first read.
+        except ssl.SSLError as error:
+            return error.reason
+
+    def assertServes(self, server, name, connection=None):
+        start = server.mark()
+        self.assertEqual(self.ask(server, name, connection), (200, b"Hello, world!\n"))
+        server.wait_for_log(rf'"GET /hello HTTP/1.1" 200 client="CN={name},', start)
+
+    def assertRevoked(self, server, name):
+        start = server.mark()
+        self.assertEqual(self.ask(server, name), "SSLV3_ALERT_CERTIFICATE_REVOKED")
+        server.wait_for_log(REVOKED, start)
+
+    def der(self, name):
+        """The certificate pki/NAME.pem, as DER: what getpeercert(binary_form=True) returns."""
+        return ssl.PEM_cert_to_DER_cert((self.pki / f"{name}.pem").read_text())
+
+
+class CrlTest(PkiTest):
+    """--crl FILE: clients the CA revoked are refused during the handshake; the others are served."""
+
+    def test_a_revoked_client_is_refused_and_the_others_are_served(self):
+        self.gen_certs("--revoke", "bob", "pki")
+        with self.server(*WITH_CRL) as server:
+            self.assertRevoked(server, "bob")
+            self.assertServes(server, "carol")
+            self.assertServes(server, "client")
+            status, out, err = curl("--cacert", "pki/ca.pem", "--cert", "pki/bob.pem", "--key", "pki/bob-key.pem",
+                                    server.url, cwd=self.top)
+            self.assertNotEqual(status, 0)
+            self.assertIn("alert certificate revoked", err)
+            server.wait_for_lines(REVOKED, 2)
+            self.assertEqual(server.stop(), 0)
+
+    def test_without_crl_a_revoked_client_is_served(self):
+        # The CRL is what refuses bob: without it the server knows nothing of the revocation.
+        self.gen_certs("--revoke", "bob", "pki")
+        with self.server(*FILES) as server:
+            self.assertServes(server, "bob")
+
+    def test_an_expired_crl_refuses_everyone_and_the_log_says_so(self):
+        expired = self.top / "expired-crl.pem"
+        sign_crl(self.pki, expired, "20200101000000Z", "20200201000000Z")
+        with self.server(*FILES, "--crl", "expired-crl.pem") as server:
+            self.assertEqual(self.ask(server, "carol"), "SSLV3_ALERT_CERTIFICATE_EXPIRED")
+            server.wait_for_log(HANDSHAKE_ERROR + re.escape(
+                "client certificate rejected: CRL has expired; expired-crl.pem is out of date, so every client is "
+                "refused: write it anew with `./gen_certs.sh --crl`, then restart the server") + "$")
+
+    def test_a_client_of_a_ca_whose_crl_is_missing_is_refused(self):
+        # Two CAs trusted, the CRL of one: OpenSSL refuses the other's clients, having no CRL to check.
+        self.gen_certs("--ca", "other")
+        self.gen_certs("--client", "dave", "other")
+        (self.top / "both.pem").write_text((self.pki / "ca.pem").read_text() + (self.top / "other/ca.pem").read_text())
+        with self.server("--ca", "both.pem", "--cert", "pki/server.pem", "--key", "pki/server-key.pem",
+                         "--crl", "pki/crl.pem") as server:
+            self.assertServes(server, "carol")
+            context = ssl.create_default_context(cafile=str(self.pki / "ca.pem"))
+            context.load_cert_chain(str(self.top / "other/dave.pem"), str(self.top / "other/dave-key.pem"))
+            connection = http.client.HTTPSConnection("127.0.0.1", server.port, context=context, timeout=HANG_LIMIT)
+            self.addCleanup(connection.close)
+            self.assertEqual(self.ask(server, "dave", connection), "TLSV1_ALERT_UNKNOWN_CA")
+            server.wait_for_log(HANDSHAKE_ERROR + re.escape(
+                "client certificate rejected: unable to get certificate CRL; pki/crl.pem has no CRL from the CA that "
+                "signed this client's certificate") + "$")
+
+
+class CrlStartupErrorTest(PkiTest):
+    """A --crl the server cannot use stops it at start-up with one line: the file, the problem, the fix."""
+
+    def assertOneLine(self, result, line):
+        self.assertEqual(result, (1, "", line + "\n"))
+
+    def test_missing(self):
+        (self.pki / "crl.pem").unlink()
+        self.assertOneLine(self.start(*WITH_CRL), "server.py: cannot read pki/crl.pem: No such file or directory; "
+                                                  "run `./gen_certs.sh --crl pki` to create it")
+
+    def test_not_a_crl(self):
+        (self.pki / "crl.pem").write_text("this is not a CRL\n")
+        self.assertOneLine(self.start(*WITH_CRL),
+                           "server.py: pki/crl.pem holds no CRL; write it anew with `./gen_certs.sh --crl pki`")
+
+    def test_a_certificate_instead_of_a_crl(self):
+        self.assertOneLine(self.start(*FILES, "--crl", "pki/ca.pem"),
+                           "server.py: pki/ca.pem holds no CRL; pass the CA's CRL, which `./gen_certs.sh --crl pki` "
+                           "writes")
+
+    def test_damaged(self):
+        text = (self.pki / "crl.pem").read_text()
+        (self.pki / "crl.pem").write_text(text[:len(text) // 2] + "\n-----END X509 CRL-----\n")
+        self.assertOneLine(self.start(*WITH_CRL),
+                           "server.py: pki/crl.pem holds a damaged CRL; write it anew with `./gen_certs.sh --crl pki`")
+
+    def test_a_certificate_beside_the_crl(self):
+        # load_verify_locations would trust it as a CA.
+        with open(self.pki / "crl.pem", "a") as crl:
+            crl.write((self.pki / "bob.pem").read_text())
+        self.assertOneLine(self.start(*WITH_CRL),
+                           "server.py: pki/crl.pem holds a certificate as well as CRLs; pass a file of CRLs only")
+
+    def test_the_crl_of_another_ca(self):
+        # Another gen_certs.sh --ca: the same name as ours, another key. OpenSSL would load its CRL
+        # and refuse every client, finding no CRL of our CA.
+        self.gen_certs("--ca", "other")
+        self.assertOneLine(self.start(*FILES, "--crl", "other/crl.pem"),
+                           "server.py: other/crl.pem is not from the CA in pki/ca.pem; pass that CA's CRL, which "
+                           "`./gen_certs.sh --crl pki` writes")
+
+    def test_the_hinted_command_fixes_the_problem(self):
+        (self.pki / "crl.pem").write_text("")
+        status, out, err = self.start(*WITH_CRL)
+        hint = re.fullmatch(r"server\.py: pki/crl\.pem holds no CRL; write it anew with `(.+)`\n", err)
+        self.assertTrue(hint, err)
+        self.assertEqual(run(["bash", "-c", hint.group(1)], cwd=self.top)[0], 0)
+        with self.server(*WITH_CRL) as server:
+            self.assertServes(server, "bob")
+
+
+def sign_crl(pki, path, last_update, next_update):
+    """A CRL of pki's CA valid from last_update to next_update (openssl ca's date form), written to path;
+    pki's own records are left as they were."""
+    work = Path(tempfile.mkdtemp(prefix="crl-", dir=path.parent))
+    shutil.copy(pki / "ca-db" / "index.txt", work / "index.txt")
+    (work / "crlnumber").write_text("1000\n")
+    (work / "openssl.cnf").write_text(
+        f"[ca]\ndefault_ca = test\n[test]\ndatabase = {work}/index.txt\ncrlnumber = {work}/crlnumber\n"
+        "default_md = sha256\ncrl_extensions = crl_extensions\n"
+        "[crl_extensions]\nauthorityKeyIdentifier = keyid:always\n")
+    check(run(["openssl", "ca", "-gencrl", "-config", work / "openssl.cnf", "-cert", pki / "ca.pem",
+               "-keyfile", pki / "ca-key.pem", "-crl_lastupdate", last_update, "-crl_nextupdate", next_update,
+               "-out", path]))
+
+
+if __name__ == "__main__":
+    unittest.main()
