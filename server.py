@@ -12,7 +12,8 @@ Run it in the folder holding cert.pem and key.pem (`./gen_certs.sh` makes them):
     python3 server.py --allow bob  # only clients whose certificate is for "bob"
 
 Every limit it puts on a client has an option (see --help). SIGTERM (`kill`)
-and Ctrl-C stop it cleanly: requests in progress finish first.
+and Ctrl-C stop it cleanly: requests in progress finish first. SIGHUP
+(`kill -HUP`) reads --cert, --key, --ca and --crl again, for new connections.
 """
 
 import argparse
@@ -425,7 +426,8 @@ class HelloServer(http.server.ThreadingHTTPServer):
     def __init__(self, address: Tuple[str, int], context: ssl.SSLContext, allowed_names: Iterable[str] = (),
                  limits: Limits = Limits(), files: Optional[CertificateFiles] = None) -> None:
         self.context = context
-        self.files = files  # where context came from
+        self.files = files  # where context came from, read again on SIGHUP
+        self.reload_requested = False
         self.allowed_names = set(allowed_names)
         self.limits = limits
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
@@ -491,6 +493,7 @@ class HelloServer(http.server.ThreadingHTTPServer):
         # A client that stalls mid-handshake is dropped, not waited on forever. For a handshake,
         # Python counts the timeout for the whole of it, not for each read.
         sock.settimeout(self.limits.handshake_timeout)
+        # self.context is read once: the connection keeps that context, even if a reload replaces it.
         connection = self.context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
         if not self.set_idle(connection, True):  # the server is stopping
             connection.close()
@@ -548,6 +551,40 @@ class HelloServer(http.server.ThreadingHTTPServer):
         self.stop_signal = signal.Signals(signum).name
         threading.Thread(target=self.shutdown, daemon=True).start()
 
+    def request_reload(self, signum: int, frame: object) -> None:
+        """The handler of SIGHUP: have serve_forever reload the certificate files.
+
+        A handler runs in the main thread between two of its bytecodes, perhaps while the
+        thread holds the log's lock: so it only sets a flag, and service_actions() does the
+        work, within serve_forever's poll interval (half a second).
+        """
+        self.reload_requested = True
+
+    def service_actions(self) -> None:
+        """Called by serve_forever, in the main thread, after each connection accepted and each poll interval."""
+        super().service_actions()
+        if self.reload_requested:
+            self.reload_requested = False
+            self.reload_context()
+
+    def reload_context(self) -> None:
+        """Read the certificate files into a new context, for the connections that follow.
+
+        Connections already open keep the old context and finish undisturbed. The new
+        context also has new session ticket keys and an empty session cache: no client
+        resumes a session from before the reload, so each is checked against the new files.
+        Files that fail leave the old context in place.
+        """
+        if self.files is None:
+            return
+        try:
+            context = read_context(self.files)
+        except CertificateFilesError as error:
+            log(f"reload failed: {error.problem}; still serving with the previous certificates")
+            return
+        self.context = context  # one assignment: a new connection gets the old context or the new one
+        log(f"reloaded {self.files}")
+
     def handle_error(self, request: socket.socket, client_address: Tuple) -> None:
         # A connection that breaks mid-request is that client's problem: one line, no traceback.
         log(f"connection from {format_address(client_address)} failed: {quote_field(repr(sys.exc_info()[1]))}")
@@ -598,7 +635,7 @@ def handshake_reason(error: Exception, timeout: float, crl: Optional[str] = None
         reason = f"client certificate rejected: {error.verify_message}"
         if crl and error.verify_code == 12:  # X509_V_ERR_CRL_HAS_EXPIRED: OpenSSL then refuses everyone
             return (f"{reason}; {crl} is out of date, so every client is refused: write it anew with "
-                    f"`{crl_command(crl)}`, then restart the server")
+                    f"`{crl_command(crl)}`, then reload (SIGHUP)")
         if crl and error.verify_code == 3:  # X509_V_ERR_UNABLE_TO_GET_CRL
             return f"{reason}; {crl} has no CRL from the CA that signed this client's certificate"
         return reason
@@ -894,6 +931,9 @@ def main(argv: Optional[List[str]] = None) -> None:
     # `kill` (SIGTERM) stops the server as cleanly as Ctrl-C (SIGINT) does.
     signal.signal(signal.SIGTERM, server.request_stop)
     signal.signal(signal.SIGINT, server.request_stop)
+    if hasattr(signal, "SIGHUP"):  # not on Windows
+        # `kill -HUP` reads the certificate files again, as nginx does, without a restart.
+        signal.signal(signal.SIGHUP, server.request_reload)
     url = f"https://{format_address((url_host(args.host), server.server_address[1]))}/hello"
     print(f"server.py: serving {url} (Ctrl-C stops)", flush=True)
     server.serve_forever()

@@ -40,6 +40,9 @@ class PkiTest(unittest.TestCase):
         self.gen_certs("--ca", "pki")
         self.gen_certs("--client", "bob", "pki")
         self.gen_certs("--client", "carol", "pki")
+        # What the clients trust, apart, so that a test may break pki/ca.pem for the server alone.
+        self.trusted = self.top / "trusted-ca.pem"
+        shutil.copy(self.pki / "ca.pem", self.trusted)
 
     def gen_certs(self, *args):
         return check(run(["bash", "gen_certs.sh", *args], cwd=self.top))
@@ -53,7 +56,7 @@ class PkiTest(unittest.TestCase):
 
     def connect(self, server, name):
         """A keep-alive HTTPS connection to server as client name."""
-        context = ssl.create_default_context(cafile=str(self.pki / "ca.pem"))
+        context = ssl.create_default_context(cafile=str(self.trusted))
         context.load_cert_chain(str(self.pki / f"{name}.pem"), str(self.pki / f"{name}-key.pem"))
         connection = http.client.HTTPSConnection("127.0.0.1", server.port, context=context, timeout=HANG_LIMIT)
         self.addCleanup(connection.close)
@@ -115,7 +118,7 @@ class CrlTest(PkiTest):
             self.assertEqual(self.ask(server, "carol"), "SSLV3_ALERT_CERTIFICATE_EXPIRED")
             server.wait_for_log(HANDSHAKE_ERROR + re.escape(
                 "client certificate rejected: CRL has expired; expired-crl.pem is out of date, so every client is "
-                "refused: write it anew with `./gen_certs.sh --crl`, then restart the server") + "$")
+                "refused: write it anew with `./gen_certs.sh --crl`, then reload (SIGHUP)") + "$")
 
     def test_a_client_of_a_ca_whose_crl_is_missing_is_refused(self):
         # Two CAs trusted, the CRL of one: OpenSSL refuses the other's clients, having no CRL to check.
@@ -185,6 +188,130 @@ class CrlStartupErrorTest(PkiTest):
         self.assertEqual(run(["bash", "-c", hint.group(1)], cwd=self.top)[0], 0)
         with self.server(*WITH_CRL) as server:
             self.assertServes(server, "bob")
+
+
+RELOADED = rf"^{TIME} reloaded pki/server\.pem, pki/server-key\.pem, pki/ca\.pem, pki/crl\.pem$"
+
+
+def reload(server):
+    """SIGHUP, as `kill -HUP` sends it; return the line the server logs about it."""
+    start = server.mark()
+    os.kill(server.process.pid, signal.SIGHUP)
+    return server.wait_for_log(rf"^{TIME} reload", start).string
+
+
+class ReloadTest(PkiTest):
+    """SIGHUP: new connections get the files as they are now; open connections go on as they were."""
+
+    def test_a_client_revoked_and_reloaded_is_refused_while_others_are_served(self):
+        with self.server(*WITH_CRL) as server:
+            carol = self.connect(server, "carol")
+            self.assertServes(server, "carol", carol)
+            bob = self.connect(server, "bob")
+            self.assertServes(server, "bob", bob)
+            self.gen_certs("--revoke", "bob", "pki")
+            # The server reads crl.pem when told to: until then, bob is served.
+            self.assertServes(server, "bob")
+            self.assertRegex(reload(server), RELOADED)
+            self.assertRevoked(server, "bob")
+            status, out, err = curl("--cacert", "pki/ca.pem", "--cert", "pki/bob.pem", "--key", "pki/bob-key.pem",
+                                    server.url, cwd=self.top)
+            self.assertNotEqual(status, 0)
+            self.assertIn("alert certificate revoked", err)
+            server.wait_for_lines(REVOKED, 2)
+            self.assertServes(server, "carol")
+            self.assertServes(server, "carol", carol)  # the connection opened before the reload
+            # bob's connection from before the reload is not cut: it ends when bob leaves it idle.
+            self.assertServes(server, "bob", bob)
+            # The same process all along, and it stops as cleanly as ever.
+            self.assertIsNone(server.process.poll())
+            self.assertEqual(server.stop(), 0)
+            self.assertEqual(len([line for line in server.log if " reload" in line]), 1, server.log)
+
+    def test_a_renewed_server_certificate_is_presented_to_new_connections(self):
+        old = self.der("server")
+        with self.server(*WITH_CRL) as server:
+            before = self.connect(server, "client")
+            self.assertServes(server, "client", before)
+            self.assertEqual(before.sock.getpeercert(binary_form=True), old)
+            self.gen_certs("--renew", "server", "pki")
+            new = self.der("server")
+            self.assertNotEqual(new, old)
+            # Not before the reload.
+            unreloaded = self.connect(server, "client")
+            self.assertServes(server, "client", unreloaded)
+            self.assertEqual(unreloaded.sock.getpeercert(binary_form=True), old)
+            self.assertRegex(reload(server), RELOADED)
+            after = self.connect(server, "client")
+            self.assertServes(server, "client", after)
+            self.assertEqual(after.sock.getpeercert(binary_form=True), new)
+            # The connection opened before goes on, on the old certificate.
+            self.assertServes(server, "client", before)
+            self.assertEqual(before.sock.getpeercert(binary_form=True), old)
+            self.assertEqual(server.stop(), 0)
+
+    def test_without_crl_the_reload_names_three_files(self):
+        with self.server(*FILES) as server:
+            self.assertRegex(reload(server),
+                             rf"^{TIME} reloaded pki/server\.pem, pki/server-key\.pem, pki/ca\.pem$")
+            self.assertServes(server, "bob")
+
+
+class BrokenReloadTest(PkiTest):
+    """A reload whose files fail logs one line, and the server goes on with what it had."""
+
+    def test_each_broken_reload_changes_nothing_but_the_log(self):
+        self.gen_certs("--ca", "other")
+        self.gen_certs("--revoke", "bob", "pki")
+        pki = self.pki
+        original = {path: path.read_bytes() for path in pki.glob("*.pem")}
+        server_der = self.der("server")
+
+        def write(name, text):
+            (pki / name).write_bytes(text if isinstance(text, bytes) else text.encode())
+
+        crl = original[pki / "crl.pem"]
+        breakages = [
+            ("missing CRL", lambda: (pki / "crl.pem").unlink(),
+             "cannot read pki/crl.pem: No such file or directory"),
+            ("missing certificate", lambda: (pki / "server.pem").unlink(),
+             "cannot read pki/server.pem: No such file or directory"),
+            ("a key that does not match", lambda: shutil.copy(pki / "client-key.pem", pki / "server-key.pem"),
+             "pki/server-key.pem is not the key of pki/server.pem"),
+            ("not a CRL", lambda: write("crl.pem", "this is not a CRL\n"), "pki/crl.pem holds no CRL"),
+            ("a damaged CRL", lambda: write("crl.pem", crl[:len(crl) // 2] + b"\n-----END X509 CRL-----\n"),
+             "pki/crl.pem holds a damaged CRL"),
+            ("a certificate beside the CRL", lambda: write("crl.pem", crl + original[pki / "bob.pem"]),
+             "pki/crl.pem holds a certificate as well as CRLs"),
+            ("the CRL of another CA", lambda: shutil.copy(self.top / "other/crl.pem", pki / "crl.pem"),
+             "pki/crl.pem is not from the CA in pki/ca.pem"),
+            ("not a CA", lambda: write("ca.pem", "this is not a certificate\n"), "pki/ca.pem holds no PEM certificate"),
+        ]
+        with self.server(*WITH_CRL) as server:
+            for name, breakage, problem in breakages:
+                with self.subTest(name):
+                    breakage()
+                    try:
+                        start = server.mark()
+                        reload(server)
+                        # The old certificate, the old CRL: carol is served, bob is still refused.
+                        connection = self.connect(server, "carol")
+                        self.assertServes(server, "carol", connection)
+                        self.assertEqual(connection.sock.getpeercert(binary_form=True), server_der)
+                        self.assertRevoked(server, "bob")
+                        log = server.log[start:]
+                        self.assertEqual(len(log), 3, log)
+                        self.assertRegex(log[0], f"^{TIME} reload failed: {re.escape(problem)}; "
+                                                 "still serving with the previous certificates$")
+                        self.assertRegex(log[1], r'"GET /hello HTTP/1\.1" 200 client="CN=carol,')
+                        self.assertRegex(log[2], REVOKED)
+                    finally:
+                        for path, data in original.items():
+                            path.write_bytes(data)
+            # Mended, the files reload.
+            self.assertRegex(reload(server), RELOADED)
+            self.assertServes(server, "carol")
+            self.assertEqual(server.stop(), 0)
 
 
 def sign_crl(pki, path, last_update, next_update):
