@@ -314,6 +314,58 @@ class BrokenReloadTest(PkiTest):
             self.assertEqual(server.stop(), 0)
 
 
+class SessionResumptionTest(PkiTest):
+    """A reload makes a new context: new session ticket keys and an empty session cache. So no
+    session from before it resumes after it, and a client revoked then is checked in full."""
+
+    # TLS 1.3 resumes with a ticket; TLS 1.2 with a ticket, or without one (-no_ticket) from the
+    # session cache the server keeps in the context.
+    WAYS = [("TLS 1.3 ticket", ["-tls1_3"]), ("TLS 1.2 ticket", ["-tls1_2"]),
+            ("TLS 1.2 session cache", ["-tls1_2", "-no_ticket"])]
+
+    def s_client(self, server, name, *args):
+        """openssl s_client as client name, GET /hello; returns (how the session began: "New" or
+        "Reused", or None if the handshake failed first, and whether the server answered 200)."""
+        status, out, err = run(["openssl", "s_client", "-connect", f"127.0.0.1:{server.port}", "-servername",
+                                "localhost", "-CAfile", self.trusted, "-cert", f"pki/{name}.pem", "-key",
+                                f"pki/{name}-key.pem", "-verify_return_error", "-ign_eof", *args],
+                               cwd=self.top, input="GET /hello HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        began = re.search(r"^(New|Reused), TLSv1\.[23], Cipher is ", out, re.M)
+        return began and began.group(1), "HTTP/1.1 200 OK" in out
+
+    def test_sessions_resume_until_a_reload(self):
+        with self.server(*WITH_CRL) as server:
+            for way, options in self.WAYS:
+                with self.subTest(way):
+                    session = f"{way.replace(' ', '-')}.session"
+                    self.assertEqual(self.s_client(server, "carol", *options, "-sess_out", session), ("New", True))
+                    self.assertEqual(self.s_client(server, "carol", *options, "-sess_in", session), ("Reused", True))
+                    self.assertRegex(reload(server), RELOADED)
+                    self.assertEqual(self.s_client(server, "carol", *options, "-sess_in", session), ("New", True))
+
+    def test_a_client_revoked_and_reloaded_cannot_resume_an_earlier_session(self):
+        with self.server(*WITH_CRL) as server:
+            for way, options in self.WAYS:
+                sessions = f"{way.replace(' ', '-')}.session"
+                self.assertEqual(self.s_client(server, "bob", *options, "-sess_out", sessions), ("New", True))
+            self.gen_certs("--revoke", "bob", "pki")
+            # Before the reload the server knows nothing of it: the sessions resume, without a check.
+            for way, options in self.WAYS:
+                with self.subTest(way, reloaded=False):
+                    sessions = f"{way.replace(' ', '-')}.session"
+                    self.assertEqual(self.s_client(server, "bob", *options, "-sess_in", sessions), ("Reused", True))
+            self.assertRegex(reload(server), RELOADED)
+            for way, options in self.WAYS:
+                with self.subTest(way, reloaded=True):
+                    start = server.mark()
+                    sessions = f"{way.replace(' ', '-')}.session"
+                    began, served = self.s_client(server, "bob", *options, "-sess_in", sessions)
+                    # A full handshake, refused: under TLS 1.3 after the client's side of it is done.
+                    self.assertEqual(began, "New")
+                    self.assertFalse(served)
+                    server.wait_for_log(REVOKED, start)
+
+
 def sign_crl(pki, path, last_update, next_update):
     """A CRL of pki's CA valid from last_update to next_update (openssl ca's date form), written to path;
     pki's own records are left as they were."""
