@@ -428,6 +428,7 @@ class HelloServer(http.server.ThreadingHTTPServer):
         self.context = context
         self.files = files  # where context came from, read again on SIGHUP
         self.reload_requested = False
+        self.terminals = [fd for fd in (0, 1, 2) if os.isatty(fd)]  # where we were started, if in a terminal
         self.allowed_names = set(allowed_names)
         self.limits = limits
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
@@ -557,8 +558,14 @@ class HelloServer(http.server.ThreadingHTTPServer):
         A handler runs in the main thread between two of its bytecodes, perhaps while the
         thread holds the log's lock: so it only sets a flag, and service_actions() does the
         work, within serve_forever's poll interval (half a second).
+
+        A terminal that closes sends SIGHUP too: if ours has, the server stops, as it did
+        before SIGHUP meant reload, rather than serve on with nowhere to write its log.
         """
-        self.reload_requested = True
+        if any(not os.isatty(fd) for fd in self.terminals):
+            self.request_stop(signum, frame)
+        else:
+            self.reload_requested = True
 
     def service_actions(self) -> None:
         """Called by serve_forever, in the main thread, after each connection accepted and each poll interval."""

@@ -9,15 +9,18 @@ server as a process, SIGHUP from os.kill, and curl and openssl s_client as peers
 import http.client
 import os
 import re
+import select
 import shutil
 import signal
 import ssl
+import subprocess
 import sys
 import tempfile
+import time
 import unittest
 from pathlib import Path
 
-from support import HANG_LIMIT, ROOT, Server, check, curl, run
+from support import CLEAN_ENV, HANG_LIMIT, ROOT, Server, check, curl, run
 
 TIME = r"\d{4}/\d\d/\d\d \d\d:\d\d:\d\d"
 HANDSHAKE_ERROR = rf"^{TIME} TLS handshake error from 127\.0\.0\.1:\d+: "
@@ -364,6 +367,51 @@ class SessionResumptionTest(PkiTest):
                     self.assertEqual(began, "New")
                     self.assertFalse(served)
                     server.wait_for_log(REVOKED, start)
+
+
+# Run a program in a terminal of its own (a pseudo-terminal), as a reader runs the server:
+# a new session whose controlling terminal it is, so that closing it sends the program SIGHUP.
+ON_TERMINAL = """
+import fcntl, os, sys, termios
+os.setsid()
+terminal = int(sys.argv[1])
+fcntl.ioctl(terminal, termios.TIOCSCTTY, 0)
+for fd in (0, 1, 2):
+    os.dup2(terminal, fd)
+os.execv(sys.executable, [sys.executable] + sys.argv[2:])
+"""
+
+
+class TerminalTest(PkiTest):
+    """SIGHUP is also what a closing terminal sends: then the server stops, as it always did."""
+
+    def read_terminal(self, terminal, pattern):
+        """What the terminal shows until pattern appears."""
+        shown = ""
+        deadline = time.monotonic() + HANG_LIMIT
+        while not re.search(pattern, shown):
+            ready, _, _ = select.select([terminal], [], [], max(0.0, deadline - time.monotonic()))
+            if not ready:
+                raise AssertionError(f"no {pattern!r} on the terminal: {shown!r}")
+            shown += os.read(terminal, 65536).decode()
+        return shown
+
+    def test_sighup_reloads_and_closing_the_terminal_stops_the_server(self):
+        terminal, its_end = os.openpty()
+        process = subprocess.Popen([sys.executable, "-c", ON_TERMINAL, str(its_end), "server.py", "--port", "0",
+                                    *WITH_CRL], cwd=self.top, env=CLEAN_ENV, pass_fds=[its_end],
+                                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.addCleanup(lambda: process.poll() is None and (process.kill(), process.wait()))
+        os.close(its_end)
+        try:
+            self.read_terminal(terminal, r"server\.py: serving https://localhost:\d+/hello")
+            process.send_signal(signal.SIGHUP)  # kill -HUP, from elsewhere: a reload
+            self.read_terminal(terminal, r"reloaded pki/server\.pem, pki/server-key\.pem, pki/ca\.pem, pki/crl\.pem")
+            self.assertIsNone(process.poll())
+        finally:
+            os.close(terminal)  # the window closes: the system sends the server SIGHUP
+        # A clean stop (status 0), not the end SIGHUP's default action would make, nor serving on.
+        self.assertEqual(process.wait(HANG_LIMIT), 0)
 
 
 def sign_crl(pki, path, last_update, next_update):
