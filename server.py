@@ -12,10 +12,12 @@ Run it in the folder holding cert.pem and key.pem (`./gen_certs.sh` makes them):
     python3 server.py --allow bob  # only clients whose certificate is for "bob"
 
 Every limit it puts on a client has an option (see --help). SIGTERM (`kill`)
-and Ctrl-C stop it cleanly: requests in progress finish first.
+and Ctrl-C stop it cleanly: requests in progress finish first. SIGHUP
+(`kill -HUP`) reads --cert, --key, --ca and --crl again, for new connections.
 """
 
 import argparse
+import base64
 import dataclasses
 import errno
 import functools
@@ -320,7 +322,7 @@ def read_client_subject(header: str) -> Tuple[Tuple, str]:
     return subject, describe_subject(subject)
 
 
-def make_server_context(cert: str, key: str, ca: str) -> ssl.SSLContext:
+def make_server_context(cert: str, key: str, ca: str, crl: Optional[str] = None) -> ssl.SSLContext:
     """The TLS settings of the server: who we are, and whom we let in."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     # SSL 3.0, TLS 1.0 and TLS 1.1 have known attacks; refuse clients that offer nothing newer.
@@ -334,6 +336,13 @@ def make_server_context(cert: str, key: str, ca: str) -> ssl.SSLContext:
     context.verify_mode = ssl.CERT_REQUIRED
     # Reject malformed certificates too, as Python 3.13 does by default, on every version.
     context.verify_flags |= ssl.VERIFY_X509_STRICT
+    if crl:
+        # The CA's list of revoked certificates: a client whose certificate it lists is refused
+        # during the handshake, as is every client once the list is out of date. Checking the
+        # client's own certificate (the leaf) is enough, because our CA signs client certificates
+        # directly: there is no intermediate CA in between that could be revoked too.
+        context.load_verify_locations(crl)
+        context.verify_flags |= ssl.VERIFY_CRL_CHECK_LEAF
     return context
 
 
@@ -345,6 +354,18 @@ class Limits:
     header_timeout: float = HEADER_TIMEOUT
     idle_timeout: float = IDLE_TIMEOUT
     drain_timeout: float = DRAIN_TIMEOUT
+
+
+@dataclasses.dataclass(frozen=True)
+class CertificateFiles:
+    """The files the server's TLS settings are read from: --cert, --key, --ca and --crl."""
+    cert: str
+    key: str
+    ca: str
+    crl: Optional[str] = None
+
+    def __str__(self) -> str:
+        return ", ".join(path for path in (self.cert, self.key, self.ca, self.crl) if path)
 
 
 class RequestReader(io.RawIOBase):
@@ -542,8 +563,12 @@ class HelloServer(http.server.ThreadingHTTPServer):
     request_queue_size = 128
 
     def __init__(self, address: Tuple[str, int], context: ssl.SSLContext, allowed_names: Iterable[str] = (),
-                 limits: Limits = Limits(), trusted_proxy: Optional[str] = None) -> None:
+                 limits: Limits = Limits(), files: Optional[CertificateFiles] = None,
+                 trusted_proxy: Optional[str] = None) -> None:
         self.context = context
+        self.files = files  # where context came from, read again on SIGHUP
+        self.reload_requested = False
+        self.terminals = [fd for fd in (0, 1, 2) if os.isatty(fd)]  # where we were started, if in a terminal
         self.allowed_names = set(allowed_names)
         self.trusted_proxy = trusted_proxy  # the Common Name whose X-Client-Subject we believe
         self.limits = limits
@@ -610,6 +635,7 @@ class HelloServer(http.server.ThreadingHTTPServer):
         # A client that stalls mid-handshake is dropped, not waited on forever. For a handshake,
         # Python counts the timeout for the whole of it, not for each read.
         sock.settimeout(self.limits.handshake_timeout)
+        # self.context is read once: the connection keeps that context, even if a reload replaces it.
         connection = self.context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
         if not self.set_idle(connection, True):  # the server is stopping
             connection.close()
@@ -620,7 +646,7 @@ class HelloServer(http.server.ThreadingHTTPServer):
             self.set_idle(connection, False)
             if not self.stopping:
                 log(f"TLS handshake error from {format_address(client_address)}: "
-                    f"{handshake_reason(error, self.limits.handshake_timeout)}")
+                    f"{handshake_reason(error, self.limits.handshake_timeout, self.files and self.files.crl)}")
             hang_up(connection)
             return
         self.set_idle(connection, False)
@@ -667,6 +693,46 @@ class HelloServer(http.server.ThreadingHTTPServer):
         self.stop_signal = signal.Signals(signum).name
         threading.Thread(target=self.shutdown, daemon=True).start()
 
+    def request_reload(self, signum: int, frame: object) -> None:
+        """The handler of SIGHUP: have serve_forever reload the certificate files.
+
+        A handler runs in the main thread between two of its bytecodes, perhaps while the
+        thread holds the log's lock: so it only sets a flag, and service_actions() does the
+        work, within serve_forever's poll interval (half a second).
+
+        A terminal that closes sends SIGHUP too: if ours has, the server stops, as it did
+        before SIGHUP meant reload, rather than serve on with nowhere to write its log.
+        """
+        if any(not os.isatty(fd) for fd in self.terminals):
+            self.request_stop(signum, frame)
+        else:
+            self.reload_requested = True
+
+    def service_actions(self) -> None:
+        """Called by serve_forever, in the main thread, after each connection accepted and each poll interval."""
+        super().service_actions()
+        if self.reload_requested:
+            self.reload_requested = False
+            self.reload_context()
+
+    def reload_context(self) -> None:
+        """Read the certificate files into a new context, for the connections that follow.
+
+        Connections already open keep the old context and finish undisturbed. The new
+        context also has new session ticket keys and an empty session cache: no client
+        resumes a session from before the reload, so each is checked against the new files.
+        Files that fail leave the old context in place.
+        """
+        if self.files is None:
+            return
+        try:
+            context = read_context(self.files)
+        except CertificateFilesError as error:
+            log(f"reload failed: {error.problem}; still serving with the previous certificates")
+            return
+        self.context = context  # one assignment: a new connection gets the old context or the new one
+        log(f"reloaded {self.files}")
+
     def handle_error(self, request: socket.socket, client_address: Tuple) -> None:
         # A connection that breaks mid-request is that client's problem: one line, no traceback.
         log(f"connection from {format_address(client_address)} failed: {quote_field(repr(sys.exc_info()[1]))}")
@@ -710,10 +776,17 @@ def close_tls(connection: ssl.SSLSocket) -> None:
     hang_up(connection)
 
 
-def handshake_reason(error: Exception, timeout: float) -> str:
-    """Say in words why a handshake failed, like Go's "http: TLS handshake error"."""
+def handshake_reason(error: Exception, timeout: float, crl: Optional[str] = None) -> str:
+    """Say in words why a handshake failed, like Go's "http: TLS handshake error"; crl is the
+    --crl file, named when it is the reason."""
     if isinstance(error, ssl.SSLCertVerificationError):
-        return f"client certificate rejected: {error.verify_message}"
+        reason = f"client certificate rejected: {error.verify_message}"
+        if crl and error.verify_code == 12:  # X509_V_ERR_CRL_HAS_EXPIRED: OpenSSL then refuses everyone
+            return (f"{reason}; {crl} is out of date, so every client is refused: write it anew with "
+                    f"`{crl_command(crl)}`, then reload (SIGHUP)")
+        if crl and error.verify_code == 3:  # X509_V_ERR_UNABLE_TO_GET_CRL
+            return f"{reason}; {crl} has no CRL from the CA that signed this client's certificate"
+        return reason
     if isinstance(error, (ssl.SSLEOFError, ssl.SSLZeroReturnError, ConnectionError)):
         return "client closed the connection during the handshake"
     if isinstance(error, ssl.SSLError) and error.reason:
@@ -773,6 +846,8 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     parser.add_argument("--cert", default="cert.pem", help="server certificate (default: cert.pem)")
     parser.add_argument("--key", default="key.pem", help="private key of --cert (default: key.pem)")
     parser.add_argument("--ca", default="cert.pem", help="CA that signs client certificates (default: cert.pem)")
+    parser.add_argument("--crl", metavar="FILE",
+                        help="the CA's list of revoked certificates (PEM); refuse the clients it lists")
     parser.add_argument("--allow", action="append", default=[], metavar="NAME", type=client_name,
                         help="admit only clients whose certificate Common Name is NAME (repeatable)")
     parser.add_argument("--trusted-proxy", metavar="NAME", type=client_name,
@@ -808,24 +883,161 @@ def gen_certs_command(path: str, *options: str) -> str:
     return " ".join(shlex.quote(word) for word in (command, *options, *([folder] if folder else [])))
 
 
-def load_context(args: argparse.Namespace) -> ssl.SSLContext:
-    """make_server_context, with every failure turned into one line that says what to do."""
-    for path in (args.cert, args.key, args.ca):
+class CertificateFilesError(Exception):
+    """A certificate file the server cannot use: what is wrong with it, and what to do."""
+
+    def __init__(self, problem: str, fix: str) -> None:
+        super().__init__(f"{problem}; {fix}")
+        self.problem = problem
+        self.fix = fix
+
+
+def read_context(files: CertificateFiles) -> ssl.SSLContext:
+    """make_server_context from files; CertificateFilesError names the file that fails, and the fix."""
+    for path, options in ((files.cert, ()), (files.key, ()), (files.ca, ()), (files.crl, ("--crl",))):
+        if path is None:
+            continue
         try:
             open(path, "rb").close()
         except OSError as error:
-            sys.exit(f"server.py: cannot read {path}: {error.strerror}; "
-                     f"run `{gen_certs_command(path)}` to create it")
+            raise CertificateFilesError(f"cannot read {path}: {error.strerror}",
+                                        f"run `{gen_certs_command(path, *options)}` to create it")
+    crls = read_crls(files.crl) if files.crl else []
     try:
-        return make_server_context(args.cert, args.key, args.ca)
+        context = make_server_context(files.cert, files.key, files.ca, files.crl)
     except ssl.SSLError as error:
         if error.reason == "KEY_VALUES_MISMATCH":
-            sys.exit(f"server.py: {args.key} is not the key of {args.cert}; "
-                     f"make a matching pair with `{gen_certs_command(args.cert, '--force')}`")
+            raise CertificateFilesError(f"{files.key} is not the key of {files.cert}",
+                                        f"make a matching pair with `{gen_certs_command(files.cert, '--force')}`")
         if error.reason == "NO_CERTIFICATE_OR_CRL_FOUND":
-            sys.exit(f"server.py: {args.ca} holds no PEM certificate; pass the CA's certificate with --ca")
-        sys.exit(f"server.py: {args.cert} or {args.key} is not a PEM certificate and key; "
-                 f"make new ones with `{gen_certs_command(args.cert, '--force')}`")
+            raise CertificateFilesError(f"{files.ca} holds no PEM certificate", "pass the CA's certificate with --ca")
+        raise CertificateFilesError(f"{files.cert} or {files.key} is not a PEM certificate and key",
+                                    f"make new ones with `{gen_certs_command(files.cert, '--force')}`")
+    except OSError as error:  # a file removed since we looked (ssl.SSLError is an OSError too, so it comes first)
+        raise CertificateFilesError(f"cannot read {files.cert}, {files.key} or {files.ca}: {error.strerror}",
+                                    "check that they are there")
+    # OpenSSL takes a CRL from any CA; a CRL that is not our CA's would make it refuse every client.
+    authorities = context.get_ca_certs(binary_form=True)
+    for crl in crls:
+        if not any(crl_is_from(crl, ca) for ca in authorities):
+            raise CertificateFilesError(f"{files.crl} is not from the CA in {files.ca}",
+                                        f"pass that CA's CRL, which `{crl_command(files.ca)}` writes")
+    return context
+
+
+def crl_command(path: str) -> str:
+    """The gen_certs.sh command that writes the CRL of the CA in path's folder."""
+    return gen_certs_command(os.path.join(os.path.dirname(path), "crl.pem"), "--crl")
+
+
+def read_crls(path: str) -> List[bytes]:
+    """The CRLs in the file at path, as DER; CertificateFilesError if it holds none, a damaged one,
+    or a certificate, which load_verify_locations would trust as a CA."""
+    if os.path.basename(path) == "crl.pem":
+        fix = f"write it anew with `{crl_command(path)}`"
+    else:
+        fix = f"pass the CA's CRL, which `{crl_command(path)}` writes"
+    scratch = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)  # OpenSSL's own reading of the file, apart
+    try:
+        scratch.load_verify_locations(path)
+        with open(path, "rb") as file:
+            text = file.read()
+    except ssl.SSLError as error:
+        if error.reason == "NO_CERTIFICATE_OR_CRL_FOUND":
+            raise CertificateFilesError(f"{path} holds no CRL", fix)
+        raise CertificateFilesError(f"{path} holds a damaged CRL", fix)
+    except OSError as error:  # removed since we looked
+        raise CertificateFilesError(f"cannot read {path}: {error.strerror}", f"run `{crl_command(path)}` to create it")
+    found = scratch.cert_store_stats()
+    if not found["crl"]:
+        raise CertificateFilesError(f"{path} holds no CRL", fix)
+    if found["x509"]:
+        raise CertificateFilesError(f"{path} holds a certificate as well as CRLs", "pass a file of CRLs only")
+    crls = []
+    for block in text.split(b"-----BEGIN X509 CRL-----")[1:]:
+        try:
+            crls.append(base64.b64decode(block.split(b"-----END", 1)[0]))
+            crl_issuer(crls[-1])
+        except (ValueError, IndexError):  # binascii.Error is a ValueError
+            raise CertificateFilesError(f"{path} holds a damaged CRL", fix)
+    return crls
+
+
+# Which CA issued a CRL. The ssl module cannot read a CRL, so these few lines read its DER:
+# a CRL is from a CA if its issuer is the CA's subject and, when both name a key, its
+# Authority Key Identifier is the CA's Subject Key Identifier. This is how OpenSSL finds
+# the CRL of a certificate's CA; two CAs made by gen_certs.sh --ca differ only in their keys.
+
+AUTHORITY_KEY_ID = bytes([0x55, 0x1D, 0x23])  # the OID 2.5.29.35, as DER writes it
+SUBJECT_KEY_ID = bytes([0x55, 0x1D, 0x0E])  # 2.5.29.14
+
+
+def der_elements(data: bytes) -> List[Tuple[int, bytes]]:
+    """The (tag, contents) of each DER element in data, in order; ValueError if data is cut short."""
+    elements = []
+    position = 0
+    while position < len(data):
+        tag, length = data[position], data[position + 1]
+        position += 2
+        if length & 0x80:  # the long form: the length is in the next (length & 0x7F) bytes
+            size = length & 0x7F
+            length = int.from_bytes(data[position:position + size], "big")
+            position += size
+        if position + length > len(data):
+            raise ValueError("DER element cut short")
+        elements.append((tag, data[position:position + length]))
+        position += length
+    return elements
+
+
+def signed_fields(der: bytes, version_tag: int) -> List[Tuple[int, bytes]]:
+    """The fields of a certificate's or CRL's signed part, after its version (tagged version_tag)."""
+    fields = der_elements(der_elements(der_elements(der)[0][1])[0][1])
+    return fields[1:] if fields[0][0] == version_tag else fields
+
+
+def extension(fields: List[Tuple[int, bytes]], tag: int, oid: bytes) -> Optional[bytes]:
+    """The value of the extension oid, in the extensions field tagged tag; None if it is not there."""
+    for field_tag, contents in fields:
+        if field_tag == tag:
+            for _, element in der_elements(der_elements(contents)[0][1]):
+                parts = der_elements(element)  # the OID, maybe "critical", the value
+                if parts[0] == (0x06, oid):
+                    return parts[-1][1]
+    return None
+
+
+def crl_issuer(crl: bytes) -> Tuple[bytes, Optional[bytes]]:
+    """A DER CRL's issuer name, and its Authority Key Identifier if it has one."""
+    fields = signed_fields(crl, 0x02)  # signature, issuer, thisUpdate, ..., [0] extensions
+    value = extension(fields, 0xA0, AUTHORITY_KEY_ID)
+    key_id = dict(der_elements(der_elements(value)[0][1])).get(0x80) if value else None
+    return fields[1][1], key_id
+
+
+def ca_identity(cert: bytes) -> Tuple[bytes, Optional[bytes]]:
+    """A DER certificate's subject name, and its Subject Key Identifier if it has one."""
+    fields = signed_fields(cert, 0xA0)  # serial, signature, issuer, validity, subject, ..., [3] extensions
+    value = extension(fields, 0xA3, SUBJECT_KEY_ID)
+    return fields[4][1], der_elements(value)[0][1] if value else None
+
+
+def crl_is_from(crl: bytes, ca: bytes) -> bool:
+    """Whether the CA whose certificate is ca (DER) issued crl (DER), by its name and key."""
+    try:
+        subject, key_id = ca_identity(ca)
+    except (ValueError, IndexError):  # a certificate this reader cannot follow issues no CRL we can match
+        return False
+    issuer, authority_key_id = crl_issuer(crl)
+    return issuer == subject and (authority_key_id is None or key_id is None or authority_key_id == key_id)
+
+
+def load_context(files: CertificateFiles) -> ssl.SSLContext:
+    """read_context at start-up, where a failure is one line that says what to do, and exit status 1."""
+    try:
+        return read_context(files)
+    except CertificateFilesError as error:
+        sys.exit(f"server.py: {error}")
 
 
 def keep_standard_streams_open() -> None:
@@ -854,12 +1066,13 @@ def url_host(host: str) -> str:
 def main(argv: Optional[List[str]] = None) -> None:
     keep_standard_streams_open()
     args = parse_args(argv)
-    context = load_context(args)
+    files = CertificateFiles(args.cert, args.key, args.ca, args.crl)
+    context = load_context(files)
     limits = Limits(max_connections=args.max_connections, handshake_timeout=args.handshake_timeout,
                     header_timeout=args.header_timeout, idle_timeout=args.idle_timeout,
                     drain_timeout=args.drain_timeout)
     try:
-        server = HelloServer((args.host, args.port), context, args.allow, limits, args.trusted_proxy)
+        server = HelloServer((args.host, args.port), context, args.allow, limits, files, args.trusted_proxy)
     except socket.gaierror as error:
         sys.exit(f"server.py: cannot listen on {args.host}: {error.strerror}; check --host")
     except OSError as error:
@@ -869,6 +1082,9 @@ def main(argv: Optional[List[str]] = None) -> None:
     # `kill` (SIGTERM) stops the server as cleanly as Ctrl-C (SIGINT) does.
     signal.signal(signal.SIGTERM, server.request_stop)
     signal.signal(signal.SIGINT, server.request_stop)
+    if hasattr(signal, "SIGHUP"):  # not on Windows
+        # `kill -HUP` reads the certificate files again, as nginx does, without a restart.
+        signal.signal(signal.SIGHUP, server.request_reload)
     url = f"https://{format_address((url_host(args.host), server.server_address[1]))}/hello"
     print(f"server.py: serving {url} (Ctrl-C stops)", flush=True)
     server.serve_forever()

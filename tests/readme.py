@@ -24,8 +24,10 @@ the system picked, and version numbers inside error messages.
 
 import ast
 import difflib
+import os
 import re
 import shutil
+import signal
 import socket
 import sys
 import tempfile
@@ -215,6 +217,46 @@ def transcripts():
         shown["allow-server"] = server_transcript("python3 server.py " + " ".join(pki_server) + " --allow client",
                                                   server)
 
+        # Revocation, then renewal, on one server that a SIGHUP reloads: the reader sends it with
+        # `kill -HUP $(pgrep -f ...)`, shown as text, since a test must signal its own server only.
+        def pki_client(server, name):
+            """client.py as client name of pki/, as the reader types it, and what it prints."""
+            files = ["--ca", "pki/ca.pem", "--cert", f"pki/{name}.pem", "--key", f"pki/{name}-key.pem"]
+            return shell("python3 client.py " + " ".join(files), client(server.url, *files, cwd=top))
+
+        def gen_certs_run(*args):
+            return shell("./gen_certs.sh " + " ".join(args), run(["bash", "gen_certs.sh", *args], cwd=top))
+
+        def reload(server):
+            start = server.mark()
+            os.kill(server.process.pid, signal.SIGHUP)
+            server.wait_for_log(" reloaded ", start)
+
+        crl_server = pki_server + ["--crl", "pki/crl.pem"]
+        with serve(top, *crl_server) as server:
+            shown["revoke-bob"] = pki_client(server, "bob") + gen_certs_run("--revoke", "bob", "pki")
+            server.wait_for_log('"GET /hello HTTP/1.1" 200 client="CN=bob,')
+            reload(server)
+            shown["revoked-bob"] = pki_client(server, "bob")
+            server.wait_for_log("certificate revoked")
+            shown["revoked-bob"] += pki_client(server, "client")
+            server.wait_for_log('"GET /hello HTTP/1.1" 200 client="CN=client,')
+            shown["renew-bob"] = gen_certs_run("--renew", "bob", "pki") + pki_client(server, "bob")
+            server.wait_for_lines('"GET /hello HTTP/1.1" 200 client="CN=bob,', 2)
+            shown["revoke-server"] = server_transcript("python3 server.py " + " ".join(crl_server), server)
+            renewal = server.mark()
+            shown["renew-server"] = gen_certs_run("--renew", "server", "pki")
+            reload(server)
+            shown["renewed-server"] = pki_client(server, "client")
+            server.wait_for_lines('"GET /hello HTTP/1.1" 200 client="CN=client,', 1, renewal)
+            shown["renew-server-log"] = "".join(line + "\n" for line in server.log[renewal:])
+            shown["short-lived"] = gen_certs_run("--client", "alice", "--days", "1", "pki")
+            shown["short-lived"] += shell("openssl x509 -in pki/alice.pem -noout -startdate -enddate",
+                                          run(["openssl", "x509", "-in", "pki/alice.pem", "-noout", "-startdate",
+                                               "-enddate"], cwd=top))
+            shown["short-lived"] += pki_client(server, "alice")
+            shown["crl-anew"] = gen_certs_run("--crl", "pki")
+
         # Behind nginx: its certificate, two servers that believe it, nginx, and clients calling through it.
         if nginx_path():
             shown.update(nginx_transcripts(top, pki_server, shown_ports))
@@ -366,6 +408,7 @@ MASKS = [
     (re.compile(r"\d{4}/\d\d/\d\d \d\d:\d\d:\d\d"), "TIME"),
     (re.compile(r"\[\d\d/\w{3}/\d{4} \d\d:\d\d:\d\d\]"), "[TIME]"),  # http.server's own log
     (re.compile(r"Date: [^\n]*GMT"), "Date: DATE"),
+    (re.compile(r"\w{3} [ \d]\d \d\d:\d\d:\d\d \d{4} GMT"), "DATE"),  # openssl x509 -startdate
     (re.compile(r"(localhost|127\.0\.0\.1|\]):\d+"), r"\1:PORT"),
     (re.compile(r"(?m)^[0-9A-F]+:error:"), "error:"),  # OpenSSL 3 starts with a thread id
     (re.compile(r"[\w./-]+\.c:\d+"), "SOURCE.c:LINE"),
