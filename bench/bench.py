@@ -59,9 +59,14 @@ class ServerProcess:
         threading.Thread(target=self.process.stdout.read, daemon=True).start()
 
     def cpu_seconds(self):
-        """User plus system CPU time of the whole process, all threads."""
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / TICKS
+        """User plus system CPU time of the whole process: all its threads, ended ones too."""
+        try:
+            # The process's CPU clock, the id clock_getcpuclockid(3) gives on Linux: nanoseconds.
+            return time.clock_gettime(((~self.process.pid) << 3) | 2)
+        except OSError:
+            # The same time in hundredths of a second: too coarse to compare short runs.
+            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / TICKS
 
     def rss_kib(self):
         status = Path(f"/proc/{self.process.pid}/status").read_text()
