@@ -18,7 +18,7 @@ this load generator is. Every server under test runs on one CPU and the load
 on the others (os.sched_setaffinity): otherwise a threaded Python server and
 its load generator share every core, and the server pays for cross-core
 contention that single-threaded `openssl s_server` does not. Each server and
-its reference take turns, eight rounds each, and a comparison is the median
+its reference take turns, in eight or twelve rounds, and a comparison is the median
 of the rounds' comparisons, so that a busy moment on a shared machine does not
 decide it; the table also says how much of the servers' CPU other programs
 took meanwhile. Standard library and the openssl command only; Linux.
@@ -531,10 +531,10 @@ def main():
             load(reference, certs, True, 8, 25, 1)
             for warming in (server, plain, quiet):
                 load(warming, certs, warming is server, 8, 100, 100)
-            # 8 clients; 8 rounds of 256 requests, each on a new connection; then 8 rounds of
+            # 8 clients; 8 rounds of 256 requests, each on a new connection; then 12 rounds of
             # 2,504 requests over 8 connections.
             hs, hs_ref = alternate([(server, True), (reference, True)], 8, certs, 8, 32, 1)
-            ka, ka_ref, ka_quiet = alternate([(server, True), (plain, False), (quiet, False)], 8, certs, 8, 313, 313)
+            ka, ka_ref, ka_quiet = alternate([(server, True), (plain, False), (quiet, False)], 12, certs, 8, 313, 313)
             figures["64 clients"] = summary([load(server, certs, True, 64, 30, 1)])
             client_times = client_run_seconds(server, certs)
         finally:
