@@ -11,10 +11,8 @@ The whole fetch must end within --timeout seconds (10).
 """
 
 import argparse
-import getpass
 import http.client
 import os
-import shlex
 import socket
 import ssl
 import sys
@@ -60,6 +58,8 @@ def ask_passphrase(key: str) -> str:
     if sys.stdin is None or not sys.stdin.isatty():
         # With no one to answer, OpenSSL's own prompt would end in a bare OSError.
         raise KeyIsEncrypted(key)
+    import getpass  # here, not at the top: only an encrypted key needs it, and every start would pay for it
+
     return getpass.getpass(f"client.py: passphrase of {key}: ")
 
 
@@ -160,6 +160,9 @@ def explain(error: Exception, url: str, timeout: float = TIMEOUT) -> str:
         # certificate after our side of the handshake is done, so that alert arrives late,
         # on the first read.
         alert = error.reason.split("ALERT_", 1)[1].lower().replace("_", " ")
+        if alert == "certificate revoked":
+            return ("the server's CA has revoked our client certificate (certificate revoked); "
+                    "ask its keeper for a new one (gen_certs.sh --renew NAME DIR)")
         if "certificate" in alert or alert == "unknown ca":
             return (f"the server refused our client certificate ({alert}); "
                     "pass one signed by the server's CA with --cert and --key")
@@ -181,6 +184,8 @@ def explain(error: Exception, url: str, timeout: float = TIMEOUT) -> str:
 def gen_certs_command(path: str, *options: str) -> str:
     """The gen_certs.sh command, as typed from the current folder, that makes path's kind of file
     in path's folder: the shell script beside client.py, by the shorter of its two paths."""
+    import shlex  # here, not at the top: only an error needs it, and every start would pay for it
+
     script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "gen_certs.sh")
     try:
         relative = os.path.relpath(script)

@@ -34,7 +34,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from support import (CLIENT_EXTENSIONS, ROOT, SERVER_EXTENSIONS, STEPS, Nginx, Server, check, client,  # noqa: E402
+from support import (CLIENT_EXTENSIONS, HANG_LIMIT, ROOT, SERVER_EXTENSIONS, STEPS, Nginx, Server, check, client,  # noqa: E402
                      curl, free_port, gen_certs, nginx_path, openssl_sign, run, s_client)
 
 README = ROOT / "README.md"
@@ -383,6 +383,25 @@ def troubleshooting_lines():
             keep(s_client(server.port, "-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0", cwd=certs))
             server.wait_for_log("no handshake within")
             stalled.close()
+        lines.extend(server.log)
+        # A CA: a revoked client, the connection limit, and a reload that fails.
+        pki = gen_certs(top / "pki", "--ca")
+        gen_certs(pki, "--client", "bob")
+        check(run(["bash", ROOT / "gen_certs.sh", "--revoke", "bob", pki]))
+        files = ["--ca", pki / "ca.pem", "--cert", pki / "server.pem", "--key", pki / "server-key.pem"]
+        with Server(top, *files, "--crl", pki / "crl.pem", "--max-connections", "1") as server:
+            keep(client(server.url, "--ca", pki / "ca.pem", "--cert", pki / "bob.pem", "--key", pki / "bob-key.pem",
+                        cwd=top))
+            server.wait_for_log("certificate revoked")
+            with socket.create_connection(("localhost", server.port)):
+                with socket.create_connection(("localhost", server.port)) as second:
+                    second.settimeout(HANG_LIMIT)
+                    second.recv(1)  # closed at once: the first holds the one place
+                server.wait_for_log("refusing connections")
+            (pki / "crl.pem").write_text("not a CRL\n")
+            start = server.mark()
+            os.kill(server.process.pid, signal.SIGHUP)
+            server.wait_for_log("reload failed", start)
         lines.extend(server.log)
     return lines
 
