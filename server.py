@@ -301,18 +301,12 @@ def unescape_dn_value(value: str) -> str:
 
 
 def der_string(data: bytes) -> str:
-    """The text of a value written in hex: the DER encoding (tag, length, bytes) of a string."""
-    if len(data) >= 2 and data[0] in DER_STRINGS:
-        length, start = data[1], 2
-        if length & 0x80:  # the long form: the length is in the next (length & 0x7F) bytes
-            start += length & 0x7F
-            length = int.from_bytes(data[2:start], "big")
-        if length == len(data) - start:
-            try:
-                return data[start:].decode(DER_STRINGS[data[0]])
-            except UnicodeDecodeError:
-                pass
-    raise ValueError("not an RFC 4514 name (a value in hex is not a string)")
+    """The text of a value written in hex: the DER encoding (tag, length, bytes) of one string."""
+    try:
+        [(tag, contents)] = der_elements(data)  # der_elements, below, reads the CRLs too
+        return contents.decode(DER_STRINGS[tag])
+    except (ValueError, IndexError, KeyError):  # not one element, not a string, not its encoding
+        raise ValueError("not an RFC 4514 name (a value in hex is not a string)") from None
 
 
 @functools.lru_cache(maxsize=1024)  # a proxy sends the same few subjects again and again: read each once
