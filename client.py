@@ -17,7 +17,6 @@ import socket
 import ssl
 import sys
 import time
-import unicodedata
 import urllib.parse
 from typing import NoReturn, Optional, Union
 
@@ -136,6 +135,7 @@ def time_left(deadline: float) -> float:
 def printable(text: str, keep: str = "") -> str:
     """text with each unprintable character (UNPRINTABLE) but those in keep written as an escape,
     \\x1b or \\u202e, so that text from a server cannot drive the terminal or disguise itself."""
+    import unicodedata  # here, not at the top: only an error or a terminal needs it, and every start would pay
     return "".join(c if c in keep or unicodedata.category(c) not in UNPRINTABLE
                    else f"\\x{ord(c):02x}" if ord(c) < 0x100
                    else f"\\u{ord(c):04x}" if ord(c) < 0x10000

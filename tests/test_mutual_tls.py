@@ -4,6 +4,7 @@ it, for the reason it should. After each refusal the same server still serves
 a good client."""
 
 import http.client
+import re
 import socket
 import ssl
 import sys
@@ -93,6 +94,22 @@ class MutualTLSTest(unittest.TestCase):
             status, out, err = s_client(plain_close.port, *identity, cwd=self.certs)
         self.assertTrue(out.endswith("\n\nHello, world!\n"), out)
         self.assertIn("unexpected eof while reading", err)
+
+    def test_one_session_ticket_per_handshake_as_go_sends(self):
+        def tickets(port):
+            """The handshake messages s_client received, with -msg; the body must have come too."""
+            status, out, err = s_client(port, "-CAfile", "cert.pem", "-cert", "cert.pem", "-key", "key.pem", "-msg",
+                                        cwd=self.certs)
+            self.assertIn("Hello, world!\n", out)
+            received = re.findall(r"^<<< TLS 1\.3, Handshake \[length \w+\], (\w+)$", out, re.M)
+            self.assertIn("Finished", received)
+            return received.count("NewSessionTicket")
+
+        self.assertEqual(tickets(self.server.port), 1)
+        # The step 4 server keeps OpenSSL's default: two, each carrying the client's certificate.
+        step4 = Path(__file__).resolve().parent.parent / "steps/4-mutual-tls/server.py"
+        with Server(self.certs, script=step4, host=None) as step4_server:
+            self.assertEqual(tickets(step4_server.port), 2)
 
     def test_head_has_headers_and_no_body(self):
         status, out, err = curl("--head", "--cacert", "cert.pem", "--cert", "cert.pem", "--key", "key.pem",
