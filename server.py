@@ -379,6 +379,7 @@ class RequestReader(io.RawIOBase):
         super().__init__()
         self.connection = connection
         self.deadline = deadline  # a time.monotonic() value
+        self.cut = False  # whether the client closed the connection without TLS's goodbye
 
     def readable(self) -> bool:
         return True
@@ -388,7 +389,11 @@ class RequestReader(io.RawIOBase):
         if remaining <= 0:
             raise socket.timeout("deadline passed")
         self.connection.settimeout(remaining)
-        return self.connection.recv_into(buffer)
+        try:
+            return self.connection.recv_into(buffer)
+        except ssl.SSLEOFError:  # the connection ended with no close_notify: an end of file, all the same
+            self.cut = True
+            return 0
 
 
 class HelloHandler(http.server.BaseHTTPRequestHandler):
@@ -635,7 +640,9 @@ class HelloServer(http.server.ThreadingHTTPServer):
         # Python counts the timeout for the whole of it, not for each read.
         sock.settimeout(self.limits.handshake_timeout)
         # self.context is read once: the connection keeps that context, even if a reload replaces it.
-        connection = self.context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        # suppress_ragged_eofs=False: RequestReader learns whether the client said goodbye (see below).
+        connection = self.context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False,
+                                              suppress_ragged_eofs=False)
         if not self.set_idle(connection, True):  # the server is stopping
             connection.close()
             return
@@ -649,11 +656,17 @@ class HelloServer(http.server.ThreadingHTTPServer):
             hang_up(connection)
             return
         self.set_idle(connection, False)
+        cut = False
         try:
-            self.RequestHandlerClass(connection, client_address, self)
+            cut = self.RequestHandlerClass(connection, client_address, self).reader.cut
         finally:
             self.set_idle(connection, False)
-            close_tls(connection)
+            if cut:
+                # The client closed without a close_notify, as Python's clients do: it is gone, so there
+                # is nobody to say ours to, and nothing unread for the kernel to answer with a reset.
+                connection.close()
+            else:
+                close_tls(connection)
 
     def set_idle(self, connection: ssl.SSLSocket, idle: bool) -> bool:
         """Note whether connection waits for its client (a stop closes it) or serves a request

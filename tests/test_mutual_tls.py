@@ -95,6 +95,28 @@ class MutualTLSTest(unittest.TestCase):
         self.assertTrue(out.endswith("\n\nHello, world!\n"), out)
         self.assertIn("unexpected eof while reading", err)
 
+    def test_a_client_that_says_goodbye_hears_one_and_one_that_leaves_is_let_go(self):
+        context = ssl.create_default_context(cafile=str(self.certs / "cert.pem"))
+        context.load_cert_chain(str(self.certs / "cert.pem"), str(self.certs / "key.pem"))
+
+        def fetch_then(leave):
+            with socket.create_connection(("127.0.0.1", self.server.port), timeout=10) as sock:
+                with context.wrap_socket(sock, server_hostname="localhost") as tls:
+                    tls.sendall(b"GET /hello HTTP/1.1\r\nHost: localhost\r\n\r\n")
+                    answer = b""
+                    while not answer.endswith(b"Hello, world!\n"):
+                        answer += tls.recv(4096)
+                    return leave(tls)
+
+        start = self.server.mark()
+        # unwrap() sends our close_notify and returns only once the server's has come back.
+        self.assertIsInstance(fetch_then(lambda tls: tls.unwrap()), socket.socket)
+        # Python's clients close without one; the server lets them go without a word (or a traceback).
+        fetch_then(lambda tls: tls.close())
+        self.server.wait_for_lines(r'"GET /hello HTTP/1\.1" 200', 2, start)
+        self.assert_serves_good_client()
+        self.assertFalse([line for line in self.server.log[start:] if "failed" in line or "error" in line])
+
     def test_one_session_ticket_per_handshake_as_go_sends(self):
         def tickets(port):
             """The handshake messages s_client received, with -msg; the body must have come too."""
