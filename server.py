@@ -622,6 +622,12 @@ class HelloServer(http.server.ThreadingHTTPServer):
         finally:
             self.connection_closed()
 
+    def shutdown_request(self, request: socket.socket) -> None:
+        """socketserver's last step for a connection: close the plain socket. finish_request has
+        closed the connection already (wrap_socket took the socket's descriptor), so this does
+        not try, as socketserver's does, to shut down a descriptor that is no longer there."""
+        request.close()
+
     def connection_closed(self) -> None:
         with self.changed:
             self.open_connections -= 1

@@ -5,7 +5,9 @@ reference servers measured in the same run, and prints one table.
     full handshake   a new connection, and so a full mutual-TLS handshake, per request;
                      the reference is `openssl s_server -WWW` requiring client certificates,
                      sending one TLS 1.3 session ticket per handshake as server.py does;
-                     measured also with OpenSSL's default two, which gives a ticket's cost
+                     measured also with OpenSSL's default two, which gives a ticket's cost,
+                     and against the tutorial's step 4 server (two tickets too): the design's
+                     floor, one thread per connection and http.server with nothing added
     keep-alive       many requests per connection; the reference is server.py's own server,
                      handler and log line without TLS (built here from server.py), measured
                      also with the log line switched off, which gives the log line's cost
@@ -175,6 +177,12 @@ class ServerProcess:
 def python_server(pinning, certs):
     return ServerProcess([PYTHON, str(ROOT / "server.py"), "--host", "127.0.0.1", "--port", "0"], certs,
                          r"serving https://127\.0\.0\.1:(\d+)/", pinning)
+
+
+def step4_server(pinning, certs):
+    """The tutorial's step 4 server: the finished server's design, with none of its additions."""
+    return ServerProcess([PYTHON, str(ROOT / "steps" / "4-mutual-tls" / "server.py"), "--port", "0"], certs,
+                         r"serving https://localhost:(\d+)/", pinning)
 
 
 def no_tls_server(pinning, certs, log_line=True):
@@ -460,10 +468,12 @@ def amount(value, unit, digits=None):
 
 def report(figures, rounds, rss, client_times, setup):
     """The table and the targets, as lines of text. figures: each server's summary(); rounds: the
-    round-by-round comparisons ("handshake": ratios; "ticket", "tls" and "log line": differences in µs);
+    round-by-round comparisons ("handshake" and "step 4": ratios; "ticket", "tls" and "log line":
+    differences in µs);
     rss: KiB after 1,000 and after 100,000 requests; setup: "machine", and "cpus" and "watched"
     from Pinning."""
     hs, hs_ref, hs_two = figures["handshake"], figures["handshake reference"], figures["handshake two tickets"]
+    hs_step4 = figures["handshake step 4"]
     ka, ka_ref, ka_quiet = figures["keepalive"], figures["keepalive reference"], figures["keepalive no log line"]
     many = figures["64 clients"]
     median = {name: statistics.median(values) for name, values in rounds.items()}
@@ -488,6 +498,7 @@ def report(figures, rounds, rss, client_times, setup):
         row("full handshake: server.py", hs, amount(median["handshake"], "x")),
         row("full handshake: openssl s_server", hs_ref),
         row("the same, with OpenSSL's 2 tickets", hs_two),
+        row("full handshake: step 4's server", hs_step4, amount(median["step 4"], "x")),
         row("keep-alive: server.py", ka, f"{median['tls']:+.0f} µs"),
         row("keep-alive: same handler, no TLS", ka_ref),
         row("keep-alive: the same, no log line", ka_quiet),
@@ -497,6 +508,7 @@ def report(figures, rounds, rss, client_times, setup):
         "",
         f"session ticket: {median['ticket']:.0f} µs of s_server's CPU each; server.py and the reference send one "
         "per handshake, as Go does",
+        "step 4's server sends OpenSSL's two, and is compared with s_server sending two",
         f"log line: {median['log line']:.1f} µs of {ka['cpu_us']:.0f} µs per keep-alive request ({log_share:.1f}%)",
         f"memory: {rss[0] / 1024:.1f} MiB after 1,000 requests, {rss[1] / 1024:.1f} MiB after 100,000",
         f"client.py, start to exit: {1000 * client_times['client.py']:.1f} ms, of which importing it "
@@ -531,28 +543,32 @@ def main():
         server = python_server(pinning, certs)
         reference = openssl_server(pinning, certs)
         two_tickets = openssl_server(pinning, certs, tickets=2)
+        step4 = step4_server(pinning, certs)
         plain = no_tls_server(pinning, certs)
         quiet = no_tls_server(pinning, certs, log_line=False)
         try:
             load(server, certs, True, 8, 25, 1)  # warm up
-            for warming in (reference, two_tickets):
+            for warming in (reference, two_tickets, step4):
                 load(warming, certs, True, 8, 25, 1)
             for warming in (server, plain, quiet):
                 load(warming, certs, warming is server, 8, 100, 100)
             # 8 clients; 8 rounds of 256 requests, each on a new connection; then 12 rounds of
             # 2,504 requests over 8 connections.
-            hs, hs_ref, hs_two = alternate([(server, True), (reference, True), (two_tickets, True)], 8, certs, 8, 32, 1)
+            hs, hs_ref, hs_two, hs_step4 = alternate(
+                [(server, True), (reference, True), (two_tickets, True), (step4, True)], 8, certs, 8, 32, 1)
             ka, ka_ref, ka_quiet = alternate([(server, True), (plain, False), (quiet, False)], 12, certs, 8, 313, 313)
             figures["64 clients"] = summary([load(server, certs, True, 64, 30, 1)])
             client_times = client_run_seconds(server, certs)
         finally:
-            for process in (server, reference, two_tickets, plain, quiet):
+            for process in (server, reference, two_tickets, step4, plain, quiet):
                 process.stop()
         figures.update({"handshake": summary(hs), "handshake reference": summary(hs_ref),
-                        "handshake two tickets": summary(hs_two), "keepalive": summary(ka),
+                        "handshake two tickets": summary(hs_two), "handshake step 4": summary(hs_step4),
+                        "keepalive": summary(ka),
                         "keepalive reference": summary(ka_ref), "keepalive no log line": summary(ka_quiet)})
         rounds["handshake"] = by_round(lambda cpu, reference_cpu: cpu / reference_cpu, hs, hs_ref)
         rounds["ticket"] = by_round(lambda cpu, reference_cpu: cpu - reference_cpu, hs_two, hs_ref)
+        rounds["step 4"] = by_round(lambda cpu, reference_cpu: cpu / reference_cpu, hs_step4, hs_two)
         rounds["tls"] = by_round(lambda cpu, reference_cpu: cpu - reference_cpu, ka, ka_ref)
         rounds["log line"] = by_round(lambda cpu, reference_cpu: cpu - reference_cpu, ka_ref, ka_quiet)
 
