@@ -31,7 +31,7 @@ demo: certs ## start the server on a free port, run the client against it, stop 
 test: ## run the whole test suite
 	$(PYTHON) tests/run.py
 
-bench: ## load server.py beside openssl s_server and the plain handler (about 30 s)
+bench: ## load server.py beside openssl s_server and the plain handler (under a minute)
 	@$(PYTHON) bench/bench.py
 
 clean: ## remove what the tutorial makes: certificates, keys, CRLs, .p12 files, pki/, original/, ca-db/, nginx-run/, __pycache__/

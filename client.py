@@ -35,6 +35,8 @@ def make_client_context(ca: str, cert: str, key: str) -> ssl.SSLContext:
     # Verifies the server's certificate and that it names the host we asked for.
     # cafile= means we trust this CA only, not the system's public CAs.
     context = ssl.create_default_context(cafile=ca)
+    # SSL 3.0, TLS 1.0 and TLS 1.1 have known attacks; Python 3.9 would still accept TLS 1.0.
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
     # Match the host name against subjectAltName only, as Go, browsers and urllib3 2 do;
     # Python would otherwise fall back to the deprecated Common Name.
     context.hostname_checks_common_name = False
@@ -163,6 +165,9 @@ def explain(error: Exception, url: str, timeout: float = TIMEOUT) -> str:
         if alert == "certificate revoked":
             return ("the server's CA has revoked our client certificate (certificate revoked); "
                     "ask its keeper for a new one (gen_certs.sh --renew NAME DIR)")
+        if alert == "protocol version":
+            return ("the server speaks no TLS version we accept (protocol version): we require TLS 1.2 "
+                    "or newer, because older versions have known attacks; upgrade the server")
         if "certificate" in alert or alert == "unknown ca":
             return (f"the server refused our client certificate ({alert}); "
                     "pass one signed by the server's CA with --cert and --key")

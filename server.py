@@ -331,7 +331,7 @@ def make_server_context(cert: str, key: str, ca: str, crl: Optional[str] = None)
     # Reject malformed certificates too, as Python 3.13 does by default, on every version.
     context.verify_flags |= ssl.VERIFY_X509_STRICT
     # One TLS 1.3 session ticket per full handshake, as Go's server sends, instead of OpenSSL's two.
-    # Each carries the client's certificate and costs about a sixth of the handshake's CPU to make
+    # Each carries the client's certificate and costs an eighth to a fifth of the handshake's CPU to make
     # (`make bench` measures it); one is all a client needs to resume its next connection, which
     # brings it a new ticket in turn.
     context.num_tickets = 1

@@ -4,15 +4,17 @@ it, for the reason it should. After each refusal the same server still serves
 a good client."""
 
 import http.client
+import importlib.util
 import re
 import socket
 import ssl
+import subprocess
 import sys
 import tempfile
 import unittest
 from pathlib import Path
 
-from support import (CLIENT_EXTENSIONS, SERVER_EXTENSIONS, Server, client, curl, gen_certs,
+from support import (CLIENT_EXTENSIONS, ROOT, SERVER_EXTENSIONS, Server, client, curl, free_port, gen_certs,
                      openssl_sign, s_client)
 
 SUBJECT = "CN=localhost,OU=Your Unit,O=Your Organization,L=Mountain View,ST=California,C=US"
@@ -322,6 +324,30 @@ class MutualTLSTest(unittest.TestCase):
         self.assertIn("alert protocol version", err)
         self.assert_handshake_error("client offered only TLS versions older than 1.2", start)
         self.assert_serves_good_client()
+
+    def test_client_refuses_a_server_that_speaks_only_tls_1_1(self):
+        port = free_port()
+        old = subprocess.Popen(["openssl", "s_server", "-accept", f"127.0.0.1:{port}", "-tls1_1",
+                                "-cipher", "DEFAULT@SECLEVEL=0", "-cert", "cert.pem", "-key", "key.pem", "-www"],
+                               cwd=self.certs, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, text=True)
+        try:
+            while old.stdout.readline() not in ("ACCEPT\n", ""):  # ready
+                pass
+            status, out, err = self.client(url=f"https://localhost:{port}/hello")
+        finally:
+            old.kill()
+            old.wait()
+            old.stdout.close()
+        self.assertEqual((status, out), (1, ""))
+        self.assertEqual(err, "client.py: the server speaks no TLS version we accept (protocol version): we require "
+                              "TLS 1.2 or newer, because older versions have known attacks; upgrade the server\n")
+        # The setting that refuses it, which Python 3.10 and newer would apply by default anyway, but 3.9 not.
+        spec = importlib.util.spec_from_file_location("client_under_test", ROOT / "client.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        context = module.make_client_context(*(str(self.certs / name) for name in ("cert.pem", "cert.pem", "key.pem")))
+        self.assertEqual(context.minimum_version, ssl.TLSVersion.TLSv1_2)
 
     def test_plain_http_to_the_tls_port_is_refused(self):
         start = self.server.mark()
